@@ -2,8 +2,9 @@
 
 On SQLite every connection uses WAL, synchronous=NORMAL, a busy timeout and foreign keys;
 write transactions start with BEGIN IMMEDIATE so that two processes never deadlock upgrading a
-read lock, and reads run in autocommit mode. On PostgreSQL reads run in autocommit (one round trip each) and writes in ordinary
-READ COMMITTED transactions whose conditional UPDATEs do the serialising.
+read lock, and reads run in autocommit mode. On PostgreSQL reads run in autocommit too (one
+round trip each) and writes in ordinary READ COMMITTED transactions whose conditional UPDATEs
+and row locks do the serialising.
 """
 
 from __future__ import annotations
