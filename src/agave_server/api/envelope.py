@@ -20,7 +20,21 @@ JSON = "application/json"
 
 
 def _flag(params: Mapping[str, str], name: str) -> bool:
-    return params.get(name, "").strip().lower() in ("true", "1", "yes")
+    raw = params.get(name)
+    if raw is None or raw.strip() == "":
+        return False
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise BadRequest(f"Invalid {name} {raw[:20]!r}: expected true or false.")
+    return value == "true"
+
+
+def _flag_or_false(params: Mapping[str, str], name: str) -> bool:
+    """For error answers: a bad flag must not hide the original error."""
+    try:
+        return _flag(params, name)
+    except BadRequest:
+        return False
 
 
 def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
@@ -92,7 +106,7 @@ def error_envelope(
     params: Mapping[str, str] | None = None,
 ) -> Response:
     body = {"status": "error", "message": message, "version": __version__, "result": None}
-    return json_response(body, status, headers, _flag(params or {}, "pretty"))
+    return json_response(body, status, headers, _flag_or_false(params or {}, "pretty"))
 
 
 def invalid_credentials_fault(api: str = "/profiles/v2", version: str = "v2") -> Response:
