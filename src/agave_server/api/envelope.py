@@ -19,8 +19,16 @@ DEFAULT_LIMIT = 100
 JSON = "application/json"
 
 
+def _single(params: Mapping[str, str], name: str) -> str | None:
+    """The parameter's value; a parameter given twice is an error, not a guess."""
+    getlist = getattr(params, "getlist", None)
+    if getlist is not None and len(getlist(name)) > 1:
+        raise BadRequest(f"Query parameter '{name}' is given more than once.")
+    return params.get(name)
+
+
 def _flag(params: Mapping[str, str], name: str) -> bool:
-    raw = params.get(name)
+    raw = _single(params, name)
     if raw is None or raw.strip() == "":
         return False
     value = raw.strip().lower()
@@ -38,7 +46,7 @@ def _flag_or_false(params: Mapping[str, str], name: str) -> bool:
 
 
 def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
-    raw = params.get(name)
+    raw = _single(params, name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -74,7 +82,7 @@ def shape_result(result: Any, params: Mapping[str, str]) -> Any:
     offset = _non_negative(params, "offset", 0)
     if isinstance(result, list):
         result = result[offset : offset + limit]
-    fields = [f.strip() for f in params.get("filter", "").split(",") if f.strip()]
+    fields = [f.strip() for f in (_single(params, "filter") or "").split(",") if f.strip()]
     if fields:
         if isinstance(result, list):
             result = [_keep_fields(item, fields) for item in result]

@@ -151,6 +151,10 @@ class Empty(BaseModel):
 # -- request bodies (documented for both form and JSON) -----------------------------------
 
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+_API = r"^(\*|[A-Za-z0-9_.-]{1,64})$"
+_API_OPTIONAL = r"^(\*|[A-Za-z0-9_.-]{0,64})$"
+_PRINTABLE = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+_URL = r"^([A-Za-z][A-Za-z0-9+.-]*:[^\u0000-\u001f\u007f-\u009f]*)?$"
 _TIER = {
     "type": ["string", "null"],
     "pattern": "^("
@@ -194,17 +198,17 @@ CREATE_CLIENT_BODY = _body(
     {
         "clientName": {"type": "string", "pattern": _NAME},
         "name": {"type": "string", "pattern": _NAME, "description": "alias of clientName"},
-        "description": {"type": ["string", "null"], "maxLength": 1000},
+        "description": {"type": ["string", "null"], "maxLength": 1000, "pattern": _PRINTABLE},
         "tier": _TIER,
-        "callbackUrl": {"type": ["string", "null"], "maxLength": 2048},
+        "callbackUrl": {"type": ["string", "null"], "maxLength": 2048, "pattern": _URL},
     },
     None,
     any_of_required=["clientName", "name"],
 )
 API_SELECTOR = {
-    "apiName": {"type": "string", "description": "an API name, or * for every API"},
-    "apiVersion": {"type": "string"},
-    "apiProvider": {"type": "string"},
+    "apiName": {"type": "string", "pattern": _API, "description": "an API name, or * for all"},
+    "apiVersion": {"type": ["string", "null"], "pattern": _API_OPTIONAL},
+    "apiProvider": {"type": ["string", "null"], "pattern": _API_OPTIONAL},
 }
 SUBSCRIBE_BODY = _body({**API_SELECTOR, "tier": _TIER}, ["apiName"])
 UNSUBSCRIBE_BODY = _body(API_SELECTOR, None, optional_body=True)
