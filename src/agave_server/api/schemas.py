@@ -187,11 +187,23 @@ def _body(
         "requestBody": {
             "required": not optional_body,
             "content": {
-                "application/x-www-form-urlencoded": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": _without_null(schema)},
                 "application/json": {"schema": schema},
             },
         }
     }
+
+
+def _without_null(schema: Any) -> Any:
+    """A form has no null: every ``["string", "null"]`` becomes ``"string"``."""
+    if isinstance(schema, dict):
+        out = {k: _without_null(v) for k, v in schema.items()}
+        if out.get("type") == ["string", "null"]:
+            out["type"] = "string"
+        return out
+    if isinstance(schema, list):
+        return [_without_null(v) for v in schema]
+    return schema
 
 
 CREATE_CLIENT_BODY = _body(
