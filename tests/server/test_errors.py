@@ -103,8 +103,10 @@ def test_unknown_route_and_method(http):
 
 
 def test_envelope_flags_and_json_types_are_checked(http, user):
-    r = http.get("/tenants?pretty=maybe")
-    assert r.status_code == 400 and "pretty" in r.json()["message"]
+    for bad in ["pretty=maybe", "pretty=", "naked=1", "limit=", "limit=1&limit=2"]:
+        r = http.get(f"/tenants?{bad}")
+        assert r.status_code == 400, bad
+        assert bad.split("=")[0] in r.json()["message"]
     r = http.get("/tenants?naked=TRUE")
     assert r.status_code == 200 and isinstance(r.json(), list)
     r = http.post("/clients/v2", json={"clientName": "n1", "description": 5}, auth=user.auth)

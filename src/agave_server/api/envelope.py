@@ -29,7 +29,7 @@ def _single(params: Mapping[str, str], name: str) -> str | None:
 
 def _flag(params: Mapping[str, str], name: str) -> bool:
     raw = _single(params, name)
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return False
     value = raw.strip().lower()
     if value not in ("true", "false"):
@@ -47,7 +47,7 @@ def _flag_or_false(params: Mapping[str, str], name: str) -> bool:
 
 def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
     raw = _single(params, name)
-    if raw is None or raw.strip() == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
