@@ -28,6 +28,7 @@ from tests.support.server import ServerProcess
 
 T = TypeVar("T")
 TENANT = "sd2e"
+START_TIMEOUT = 180.0
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Cluster:
     def start(self) -> Cluster:
         """Start every process at once (each migrates at start, as in production)."""
         try:
-            run_together([srv.start for srv in self.servers])
+            # Generous: on a busy 2-core CI machine a 4-worker start has taken 45 s.
+            run_together([lambda srv=srv: srv.start(timeout=START_TIMEOUT) for srv in self.servers])
         except BaseException:
             self.close()
             raise

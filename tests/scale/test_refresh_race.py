@@ -12,7 +12,7 @@ import pytest
 from tests.scale.cluster import Cluster, me_status, run_together
 
 CONTENDERS = 8  # two per process
-ROUNDS = 5
+ROUNDS = 3
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
