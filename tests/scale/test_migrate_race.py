@@ -16,42 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-import sqlalchemy as sa
 
-from tests.support.server import AGAVE_SERVER, PostgresDatabase, ServerProcess, free_port
+from tests.scale.dbcheck import alembic_versions
+from tests.support.server import AGAVE_SERVER, ServerProcess, free_port
 
 RACERS = 4
-
-
-@pytest.fixture
-def fresh_db_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database: a new PostgreSQL database, or a SQLite file not yet created."""
-    pg_base = os.environ.get("AGAVE_TEST_DATABASE_URL")
-    if not pg_base:
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    db = PostgresDatabase(pg_base)
-    try:
-        yield db.url
-    finally:
-        db.drop()
 
 
 def _env(db_url: str, data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     return {**os.environ, "AGAVE_SERVER_DB": db_url, "AGAVE_SERVER_DATA_DIR": str(data_dir)}
-
-
-def _alembic_versions(db_url: str) -> list[str]:
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return [
-                row[0] for row in conn.execute(sa.text("SELECT version_num FROM alembic_version"))
-            ]
-    finally:
-        engine.dispose()
 
 
 def test_concurrent_migrate_on_fresh_database(fresh_db_url: str, tmp_path: Path):
@@ -67,7 +41,7 @@ def test_concurrent_migrate_on_fresh_database(fresh_db_url: str, tmp_path: Path)
     ]
     outcomes = [(p.wait(120), *p.communicate()) for p in procs]
     assert [rc for rc, _, _ in outcomes] == [0] * RACERS, outcomes
-    assert len(_alembic_versions(fresh_db_url)) == 1
+    assert len(alembic_versions(fresh_db_url)) == 1
 
     # The schema is complete: a server on it does the whole job.
     with ServerProcess(tmp_path / "after", db_url=fresh_db_url) as srv:
@@ -75,7 +49,7 @@ def test_concurrent_migrate_on_fresh_database(fresh_db_url: str, tmp_path: Path)
         with srv.client() as c:
             r = c.post("/clients/v2", auth=("alice", "pw-alice-123"), data={"clientName": "one"})
             assert r.status_code == 201, r.text
-    assert len(_alembic_versions(fresh_db_url)) == 1
+    assert len(alembic_versions(fresh_db_url)) == 1
 
 
 @contextlib.contextmanager
@@ -123,7 +97,7 @@ def test_concurrent_serve_starts_on_fresh_database(fresh_db_url: str, tmp_path: 
         started = [stack.enter_context(_serving(fresh_db_url, d)) for d in dirs]
         for (proc, url), d in zip(started, dirs, strict=True):
             _wait_healthy(proc, url, d / "serve.log")
-        assert len(_alembic_versions(fresh_db_url)) == 1
+        assert len(alembic_versions(fresh_db_url)) == 1
         # The shared schema works through every process.
         env = _env(fresh_db_url, tmp_path / "admin")
         for args, stdin in (
