@@ -219,17 +219,21 @@ class SessionStore:
         if current is not None:
             self._write_json(self.current_path, current, sort_keys=True)
 
-    def save(self, session: dict[str, Any], client_name: str, make_current: bool = True) -> None:
+    def save(
+        self, session: dict[str, Any], client_name: str | None, make_current: bool = True
+    ) -> None:
         """Save ``session`` under its tenant, user and ``client_name``.
 
-        With ``make_current`` it becomes the active session (both files);
-        without, it is updated where it is saved, and in ``current`` only if
+        With ``make_current`` it becomes the active session (both files).
+        Without, it is updated where it is saved, and in ``current`` only if
         ``current`` still holds this same session (a token refresh must not
-        switch another program's active session back).
+        switch another program's active session back). A session without a
+        client name (one agave-cli made) lives in ``current`` alone, since
+        ``config.json`` files sessions by client name.
         """
         if not client_name:
-            raise SessionError("a session needs a client name to be saved",
-                               hint="set client_name or call clients_create() first")
+            self._save_current_only(session, make_current)
+            return
         tenant = str(session.get("tenantid") or "")
         username = str(session.get("username") or "")
         with self.lock():
@@ -254,6 +258,16 @@ class SessionStore:
                 if same_identity(on_disk, merged):
                     write_current = merged
             self._write_both(config, write_current)
+
+    def _save_current_only(self, session: dict[str, Any], make_current: bool) -> None:
+        """A session without a client name (agave-cli's) lives in ``current`` alone."""
+        with self.lock():
+            on_disk = self.load_current()
+            if not make_current and not same_identity(on_disk, session):
+                return
+            merged = dict(on_disk) if same_identity(on_disk, session) and on_disk else {}
+            merged.update(_stringify(session))
+            self._write_json(self.current_path, merged, sort_keys=True)
 
     def _retire_current(self, config: dict[str, Any]) -> None:
         """Keep the outgoing active session in ``sessions`` (as agavepy 0.9.5 does)."""

@@ -131,3 +131,28 @@ def test_standalone_token(make_agave, user, server):
         me = http.get("/profiles/v2/me", headers={"Authorization": f"Bearer {new.access_token}"})
         assert me.status_code == 401
     token.close()
+
+
+def test_refresh_a_session_agave_cli_wrote(make_agave, user, server, cache_dir):
+    """agave-cli's ``current`` alone (no config.json, no client name): refresh in place."""
+    client = make_agave(user).clients.create("clisess", "")
+    token = Token(server.base_url, client.consumer_key, client.consumer_secret)
+    pair = token.create(user.username, user.password)
+    cache_dir.mkdir()
+    (cache_dir / "current").write_text(
+        f'{{"tenantid":"sd2e","baseurl":"{server.base_url}/","devurl":"",'
+        f'"apisecret":"{client.consumer_secret}","apikey":"{client.consumer_key}",'
+        f'"username":"{user.username}","access_token":"{pair.access_token}",'
+        f'"refresh_token":"{pair.refresh_token}","created_at":"{pair.created_at}",'
+        f'"expires_in":"{pair.expires_in}"}}\n'
+    )
+    ag = Agave.restore(cache_dir=cache_dir, prompt=False)
+    assert ag.client_name is None
+    new = ag.tokens.refresh(force=True)
+    current = json.loads((cache_dir / "current").read_text())
+    assert current["access_token"] == new.access_token != pair.access_token
+    assert current["baseurl"] == server.base_url  # normalised; the CLI accepts both
+    assert not (cache_dir / "config.json").exists()
+    assert ag.profile().username == user.username
+    ag.close()
+    token.close()
