@@ -219,20 +219,16 @@ class SessionStore:
         if current is not None:
             self._write_json(self.current_path, current, sort_keys=True)
 
-    def save(
-        self, session: dict[str, Any], client_name: str | None, make_current: bool = True
-    ) -> None:
+    def save(self, session: dict[str, Any], client_name: str, make_current: bool = True) -> None:
         """Save ``session`` under its tenant, user and ``client_name``.
 
-        With ``make_current`` it becomes the active session (both files).
-        Without, it is updated where it is saved, and in ``current`` only if
+        With ``make_current`` it becomes the active session (both files);
+        without, it is updated where it is saved, and in ``current`` only if
         ``current`` still holds this same session (a token refresh must not
-        switch another program's active session back). A session without a
-        client name (one agave-cli made) lives in ``current`` alone, since
-        ``config.json`` files sessions by client name.
+        switch another program's active session back).
         """
-        if not client_name:
-            self._save_current_only(session, make_current)
+        if not client_name:  # config.json files sessions by client name: no place for it
+            self.save_current_only(session, make_current)
             return
         tenant = str(session.get("tenantid") or "")
         username = str(session.get("username") or "")
@@ -259,13 +255,21 @@ class SessionStore:
                     write_current = merged
             self._write_both(config, write_current)
 
-    def _save_current_only(self, session: dict[str, Any], make_current: bool) -> None:
-        """A session without a client name (agave-cli's) lives in ``current`` alone."""
+    def save_current_only(self, session: dict[str, Any], make_current: bool = True) -> None:
+        """Write ``session`` to ``current`` alone, as agave-cli does.
+
+        For a session without a client name: a tenant chosen before any
+        client exists (agave-cli's ``tenants-init``), or a session agave-cli
+        wrote. Keys already in ``current`` for the same session are kept.
+        Without ``make_current``, nothing is written unless ``current``
+        still holds this same session.
+        """
         with self.lock():
             on_disk = self.load_current()
-            if not make_current and not same_identity(on_disk, session):
+            same = same_identity(on_disk, session)
+            if not (make_current or same):
                 return
-            merged = dict(on_disk) if same_identity(on_disk, session) and on_disk else {}
+            merged = dict(on_disk or {}) if same else {}
             merged.update(_stringify(session))
             self._write_json(self.current_path, merged, sort_keys=True)
 
