@@ -18,6 +18,7 @@ import pytest
 
 from agavepy.agave import Agave
 from agavepy.tables import CLIENT_ROW
+from tests.sdk.conftest import scan_for
 from tests.sdk.seed import seed_steps
 
 PROMPT, USERNAME, PASSWORD = ">>> ", "API username: ", "API password: "
@@ -113,6 +114,8 @@ def test_seed_session_screen_matches_the_seed(server, user, tmp_path):
         assert check[1] == f"my_super_cool_client sd2e {user.username}"
     finally:
         repl.close()
+    assert (tmp_path / "agave" / "current").exists()
+    assert scan_for(tmp_path, user.password) == []
 
 
 @pytest.mark.slow

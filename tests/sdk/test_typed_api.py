@@ -130,3 +130,11 @@ def test_throttled_logins_are_rate_limited_with_retry_after(make_server, tmp_pat
     assert raised[-1].status == 429 and raised[-1].retry_after and raised[-1].retry_after > 0
     assert "try again" in str(raised[-1]) and "pw-wrong-one" not in str(raised[-1])
     ag.close()
+
+
+def test_wrong_password_on_the_token_endpoint(make_agave, user):
+    ag = make_agave(user)
+    ag.clients_create("tokpw", "")
+    with pytest.raises(AuthenticationError, match="wrong username or password") as err:
+        ag.tokens.create(password="Zq9-not-the-password")
+    assert "Zq9-not-the-password" not in str(err.value) + repr(err.value)
