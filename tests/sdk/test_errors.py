@@ -41,3 +41,25 @@ def test_no_client_says_what_to_do():
 def test_rate_limited_carries_retry_after():
     err = errors.RateLimitedError("x failed", retry_after=3, status=429)
     assert err.retry_after == 3 and "wait 3 seconds" in str(err)
+
+
+def test_prompts_need_a_terminal_or_a_front_end(monkeypatch):
+    import getpass
+    import io
+
+    from agavepy import prompts
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert not prompts.can_prompt()
+    with pytest.raises(errors.MissingValueError, match="AGAVE_PASSWORD"):
+        prompts.ask_password()
+
+    def kernel_getpass(prompt: str = "") -> str:  # what a Jupyter kernel installs
+        return "typed-in-a-notebook"
+
+    kernel_getpass.__module__ = "ipykernel.kernelbase"
+    monkeypatch.setattr(getpass, "getpass", kernel_getpass)
+    assert prompts.can_prompt()
+    assert prompts.ask_password() == "typed-in-a-notebook"
+    with pytest.raises(errors.MissingValueError):
+        prompts.ask_password(allowed=False)
