@@ -63,3 +63,19 @@ def test_prompts_need_a_terminal_or_a_front_end(monkeypatch):
     assert prompts.ask_password() == "typed-in-a-notebook"
     with pytest.raises(errors.MissingValueError):
         prompts.ask_password(allowed=False)
+
+
+@pytest.mark.parametrize("url", ["localhost:8000", "ftp://host", "http://", "not a url"])
+def test_bad_urls_are_refused_up_front(url, monkeypatch):
+    from agavepy.agave import Agave
+    from agavepy.token import Token
+
+    with pytest.raises(errors.BadRequestError, match="invalid api_server"):
+        Agave(api_server=url)
+    with pytest.raises(errors.BadRequestError, match="invalid tenants_url"):
+        Agave(tenants_url=url)
+    with pytest.raises(errors.BadRequestError, match="invalid api_server"):
+        Token(url, "key", "secret")
+    monkeypatch.setenv("AGAVE_TENANTS_API_BASEURL", url)
+    with pytest.raises(errors.BadRequestError, match="invalid AGAVE_TENANTS_API_BASEURL"):
+        Agave(tenant_id="sd2e").init()
