@@ -47,49 +47,40 @@ def current_session() -> dict[str, Any]:
     return store().load_current() or {}
 
 
-def open_agave(
-    state: State,
-    *,
-    with_password: bool = False,
-    need_tenant: bool = True,
-    tenants_url: str | None = None,
-) -> Agave:
-    """An ``Agave`` for this command: the saved session, overridden by the options.
+def open_agave(state: State, *, need_tenant: bool = True, tenants_url: str | None = None) -> Agave:
+    """An ``Agave`` on the saved session (if any), with ``-H`` and ``-u`` applied.
 
-    ``with_password`` asks for (or finds) the user's password first: the
-    clients service and the password grant need it; nothing else does.
+    With ``-H`` naming another tenant than the session's, the session's
+    client and tokens are left out: they are not valid there.
     """
     from agavepy.agave import Agave
 
     _log_requests(state)
-    session = current_session()
-    if state.base_url and not same_url(state.base_url, session.get("baseurl")):
-        session = {}  # another tenant: the saved client and tokens are not valid there
-    base_url = state.base_url or session.get("baseurl") or None
-    if need_tenant and not base_url:
+    sessions = store()
+    if sessions.load_current() or sessions.load_config()["current"]:
+        ag = Agave.restore(tenants_url=tenants_url, prompt=False)
+    else:
+        ag = Agave(tenants_url=tenants_url, prompt=False)
+    if state.base_url and not same_url(state.base_url, ag.api_server):
+        ag = Agave(api_server=state.base_url, tenants_url=tenants_url, prompt=False)
+    chosen_user = state.username or os.environ.get("AGAVE_USERNAME")
+    if chosen_user:
+        ag.username = chosen_user
+    if need_tenant and not ag.api_server:
         raise CliError(
             "no tenant chosen; run `agave tenants init CODE` or pass -H/--base-url URL",
             EXIT_USAGE,
         )
-    username = state.username or os.environ.get("AGAVE_USERNAME") or session.get("username")
-    password = None
-    if with_password:
-        username = credentials.username(state, username)
-        password = credentials.password(state)
-    ag = Agave(
-        api_server=base_url,
-        tenant_id=session.get("tenantid") or None,
-        username=username or None,
-        password=password,
-        api_key=session.get("apikey") or None,
-        api_secret=session.get("apisecret") or None,
-        client_name=session.get("client_name") or store().current_client_name() or None,
-        token=session.get("access_token") or None,
-        refresh_token=session.get("refresh_token") or None,
-        tenants_url=tenants_url,
-        prompt=False,
-    )
-    for key in ("created_at", "expires_in"):
-        if session.get(key) not in (None, ""):
-            setattr(ag, key, session[key])
     return ag
+
+
+def user_auth(state: State, ag: Agave) -> tuple[str, str]:
+    """The user's (username, password) for HTTP Basic, found or asked for once.
+
+    The username is also set on ``ag`` so a session saved afterwards is
+    filed under the user who authenticated.
+    """
+    username = credentials.username(state, ag.username)
+    password = credentials.password(state)
+    ag.username = username
+    return username, password

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from agavepy.cli import credentials, output
-from agavepy.cli.connect import open_agave, store
+from agavepy.cli.connect import open_agave, store, user_auth
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
@@ -111,10 +111,14 @@ def create(
         if not credentials.can_prompt():
             raise MissingInput("client name", "pass -N/--name NAME")
         name = credentials.ask("Client name")
-    ag = open_agave(state, with_password=True)
-    client = ag.clients.create(name, description=description, tier=tier, callback_url=callback_url)
+    ag = open_agave(state)
+    client = ag.clients.create(
+        name, description, tier, callback_url, auth=user_auth(state, ag)
+    )
+    # The new client becomes the session's; tokens of the previous one are not carried over.
     ag.client_name, ag.api_key = client.name, client.consumer_key
     ag.api_secret = client.consumer_secret
+    ag.set_pair(None)
     ag.save_configs()
     output.show_record(state, client.to_json(), CREATED_FIELDS, title="Client created")
     output.warn(state, SECRET_NOTICE.format(path=store().current_path))
@@ -131,8 +135,8 @@ def list_(state: State) -> None:
       agave clients list
       agave clients list -u bob --json | jq -r '.[].name'
     """
-    ag = open_agave(state, with_password=True)
-    found = [c.to_json() for c in ag.clients.list()]
+    ag = open_agave(state)
+    found = [c.to_json() for c in ag.clients.list(auth=user_auth(state, ag))]
     empty = "No clients yet: run `agave clients create`."
     output.show_list(state, found, CLIENT_COLUMNS, empty=empty)
 
@@ -148,8 +152,9 @@ def show(state: State, name: str) -> None:
     Example:
       agave clients show my_client
     """
-    ag = open_agave(state, with_password=True)
-    output.show_record(state, ag.clients.get(name).to_json(), CLIENT_FIELDS)
+    ag = open_agave(state)
+    client = ag.clients.get(name, auth=user_auth(state, ag))
+    output.show_record(state, client.to_json(), CLIENT_FIELDS)
 
 
 @clients.command("delete")
@@ -164,8 +169,12 @@ def delete(state: State, name: str | None) -> None:
       agave clients delete my_old_client
     """
     name = _session_client(name)
-    ag = open_agave(state, with_password=True)
-    ag.clients.delete(name)
+    ag = open_agave(state)
+    ag.clients.delete(name, auth=user_auth(state, ag))
+    if name == ag.client_name:  # the session's client is gone: forget its key and tokens
+        ag.api_key = ag.api_secret = ""
+        ag.set_pair(None)
+        ag.store.forget(ag.tenant_id or "", ag.username or "", name)
     if state.json:
         output.emit_json({"deleted": name})
     output.say(state, f"Client {name} deleted.")
@@ -184,8 +193,8 @@ def subscriptions(state: State, name: str | None) -> None:
       agave clients subscriptions my_client --json
     """
     name = _session_client(name)
-    ag = open_agave(state, with_password=True)
-    found = [s.to_json() for s in ag.clients.subscriptions(name)]
+    ag = open_agave(state)
+    found = [s.to_json() for s in ag.clients.subscriptions(name, auth=user_auth(state, ag))]
     empty = f"Client {name} has no subscriptions."
     output.show_list(state, found, SUBSCRIPTION_COLUMNS, empty=empty)
 
@@ -214,9 +223,9 @@ def subscribe(
       agave clients subscribe '*' -N my_client
     """
     name = _session_client(client_name)
-    ag = open_agave(state, with_password=True)
+    ag = open_agave(state)
     added = ag.clients.subscribe(
-        name, api, api_version=api_version or "v2", api_provider=api_provider or "admin", tier=tier
+        name, api, api_version or "v2", api_provider or "admin", tier, auth=user_auth(state, ag)
     )
     output.show_list(
         state, [s.to_json() for s in added], SUBSCRIPTION_COLUMNS, empty="Nothing to add."
@@ -242,8 +251,8 @@ def unsubscribe(
       agave clients unsubscribe '*' -N my_client
     """
     name = _session_client(client_name)
-    ag = open_agave(state, with_password=True)
-    ag.clients.unsubscribe(name, api, api_version=api_version, api_provider=api_provider)
+    ag = open_agave(state)
+    ag.clients.unsubscribe(name, api, api_version, api_provider, auth=user_auth(state, ag))
     if state.json:
         output.emit_json(
             {"client": name, "unsubscribed": {

@@ -34,15 +34,26 @@ def sessions() -> None:
 
 
 def _records() -> list[dict]:
-    return [
+    """Saved sessions; plus the active one when only ``current`` knows it (agave-cli's)."""
+    sessions = store()
+    found = [
         {
             "tenant": ref.tenant,
             "username": ref.username,
             "client_name": ref.client_name,
             "current": ref.current,
         }
-        for ref in store().sessions()
+        for ref in sessions.sessions()
     ]
+    current = sessions.load_current()
+    if current and not any(r["current"] for r in found):
+        found.append({
+            "tenant": str(current.get("tenantid") or ""),
+            "username": str(current.get("username") or ""),
+            "client_name": sessions.current_client_name() or "",
+            "current": True,
+        })
+    return found
 
 
 @sessions.command("list")

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from agavepy.cli import credentials, durations, output
-from agavepy.cli.connect import current_session, open_agave, store
+from agavepy.cli import durations, output
+from agavepy.cli.connect import current_session, open_agave, store, user_auth
 from agavepy.cli.failures import CliError
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
@@ -66,6 +66,8 @@ def _show_saved(state: State, title: str) -> None:
     """Print the token as now saved in the session."""
     session = current_session()
     record = _describe(session, store().current_client_name())
+    if state.json:
+        record.pop("expires")  # words that change every second are no stable key
     output.show_record(state, record, TOKEN_FIELDS, title=title)
 
 
@@ -83,9 +85,9 @@ def create(state: State) -> None:
       agave tokens create
       echo "$PW" | agave tokens create -u bob --password-stdin --json | jq -r .access_token
     """
-    ag = open_agave(state, with_password=True)
-    ag.tokens.create(credentials.username(state, ag.username), credentials.password(state))
-    ag.save_configs()
+    ag = open_agave(state)
+    ag.require_client()  # before asking for a password that could not be used
+    ag.tokens.create(*user_auth(state, ag))  # saves the session
     _show_saved(state, "Token created")
 
 
@@ -100,8 +102,7 @@ def refresh(state: State) -> None:
       agave tokens refresh
     """
     ag = open_agave(state)
-    ag.tokens.refresh(force=True)
-    ag.save_configs()
+    ag.tokens.refresh(force=True)  # saves the session
     _show_saved(state, "Token refreshed")
 
 

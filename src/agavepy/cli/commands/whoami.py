@@ -31,6 +31,5 @@ def whoami(state: State) -> None:
       agave whoami --json | jq -r .email
     """
     ag = open_agave(state)
-    profile = ag.profile()
-    ag.save_configs()
+    profile = ag.profile()  # a refreshed token is saved by the SDK
     output.show_record(state, profile.to_json(), PROFILE_FIELDS)
