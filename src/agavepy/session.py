@@ -226,9 +226,9 @@ class SessionStore:
         ``current`` still holds this same session (a token refresh must not
         switch another program's active session back).
         """
-        if not client_name:
-            raise SessionError("a session needs a client name to be saved",
-                               hint="set client_name or call clients_create() first")
+        if not client_name:  # config.json files sessions by client name: no place for it
+            self.save_current_only(session, make_current)
+            return
         tenant = str(session.get("tenantid") or "")
         username = str(session.get("username") or "")
         with self.lock():
@@ -253,6 +253,24 @@ class SessionStore:
                 if same_identity(on_disk, merged):
                     write_current = merged
             self._write_both(config, write_current)
+
+    def save_current_only(self, session: dict[str, Any], make_current: bool = True) -> None:
+        """Write ``session`` to ``current`` alone, as agave-cli does.
+
+        For a session without a client name: a tenant chosen before any
+        client exists (agave-cli's ``tenants-init``), or a session agave-cli
+        wrote. Keys already in ``current`` for the same session are kept.
+        Without ``make_current``, nothing is written unless ``current``
+        still holds this same session.
+        """
+        with self.lock():
+            on_disk = self.load_current()
+            same = same_identity(on_disk, session)
+            if not (make_current or same):
+                return
+            merged = dict(on_disk or {}) if same else {}
+            merged.update(_stringify(session))
+            self._write_json(self.current_path, merged, sort_keys=True)
 
     def _retire_current(self, config: dict[str, Any]) -> None:
         """Keep the outgoing active session in ``sessions`` (as agavepy 0.9.5 does)."""
