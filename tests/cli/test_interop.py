@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from agavepy.agave import Agave
-
 from tests.conftest import unique_name
 
 

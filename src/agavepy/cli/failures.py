@@ -121,6 +121,10 @@ def report(exc: BaseException, state: State) -> int:
 
 def report_usage(exc: click.UsageError, state: State) -> int:
     """A command-line mistake: one line that says where to find help."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())  # Click 8.2+
+    if no_args and isinstance(exc, no_args) and exc.ctx is not None:
+        click.echo(exc.ctx.get_help(), err=True)  # a bare group: show what it offers
+        return EXIT_USAGE
     where = exc.ctx.command_path if exc.ctx else "agave"
     line = " ".join(f"{exc.format_message()} (see `{where} --help`)".split())
     return _emit(line, EXIT_USAGE, "UsageError", state)

@@ -65,18 +65,22 @@ def init(state: State, code: str | None, tenants_url: str | None) -> None:
       agave tenants init sd2e
       agave tenants init --base-url https://api.sd2e.org/
     """
-    ag = open_agave(state, need_tenant=False, tenants_url=tenants_url)
+    from agavepy.agave import Agave
+
+    lister = open_agave(state, need_tenant=False, tenants_url=tenants_url)
     if not code and not state.base_url:
-        code = _ask_tenant(state, ag)
+        code = _ask_tenant(state, lister)
+    # A new session: the previous tenant's client and tokens stay saved in config.json.
+    ag = Agave(username=state.username, tenants_url=tenants_url, prompt=False)
     if code:
-        tenant = ag.tenants.get(code)
+        tenant = lister.tenants.get(code)
         ag.tenant_id, ag.api_server = tenant.code, tenant.base_url
+        record = tenant.to_json()
     else:
         ag.api_server = state.base_url
-        ag.init(tenants_url=tenants_url)  # the SDK finds the tenant id for the URL
-        tenant = None
-    ag.save_configs()
-    record = tenant.to_json() if tenant else {"code": ag.tenant_id, "baseUrl": ag.api_server}
+        ag.init()  # the SDK finds the tenant whose base URL this is
+        record = {"code": ag.tenant_id, "baseUrl": ag.api_server}
+    ag.store.save_current_only(ag.session())
     output.show_record(state, record, TENANT_FIELDS, title="Current tenant")
     output.say(state, "Next: agave clients create -N NAME")
 
