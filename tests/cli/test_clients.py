@@ -74,9 +74,10 @@ def test_password_from_environment(with_tenant, user):
     assert res.json() == []
 
 
-def test_password_option_works(with_tenant, user):
+def test_password_option_works_with_a_warning(with_tenant, user):
     res = with_tenant("clients", "list", "-u", user.username, "-p", user.password, "--json")
     assert res.code == 0, str(res)
+    assert "visible to other users" in res.err and user.password not in res.err
 
 
 def test_quiet_prints_nothing(with_tenant, user):

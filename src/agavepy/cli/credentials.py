@@ -38,9 +38,12 @@ def username(state: State, session_username: str | None = None) -> str:
 
 
 def password(state: State) -> str:
-    """The user's password for this command (asked at most once per run)."""
+    """The user's password for this command (read or asked for at most once per run)."""
     if state.password:
+        _warn_visible_password(state)
         return state.password
+    if state.password_read:
+        return state.password_read
     if state.password_stdin:
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
@@ -48,7 +51,7 @@ def password(state: State) -> str:
                 "--password-stdin read an empty line; write the password on stdin's first line",
                 EXIT_USAGE,
             )
-        state.password = line
+        state.password_read = line
         return line
     from_env = os.environ.get("AGAVE_PASSWORD")
     if from_env:
@@ -57,9 +60,19 @@ def password(state: State) -> str:
         raise MissingInput(
             "password", "pipe it with --password-stdin, or set AGAVE_PASSWORD, or use -p"
         )
-    value = click.prompt(PASSWORD_PROMPT, hide_input=True, err=True)
-    state.password = value
-    return value
+    state.password_read = click.prompt(PASSWORD_PROMPT, hide_input=True, err=True)
+    return state.password_read
+
+
+def _warn_visible_password(state: State) -> None:
+    """-p works, but other users can read it in the process list; say so once."""
+    if not state.quiet and not state.password_warned:
+        state.password_warned = True
+        click.echo(
+            "agave: warning: -p/--password is visible to other users of this machine; "
+            "prefer the prompt or --password-stdin",
+            err=True,
+        )
 
 
 def ask(text: str, default: str | None = None) -> str:

@@ -22,3 +22,7 @@ class State:
     quiet: bool = False
     verbose: bool = False
     debug: bool = False
+    # Filled in while running: a password read from stdin or a prompt (never from -p),
+    # so it is asked for once, and whether the -p warning was shown.
+    password_read: str | None = None
+    password_warned: bool = False
