@@ -111,3 +111,16 @@ def test_server_down_is_a_network_error(agave, user, make_server):
     assert "Traceback" not in res.err and len(res.err.strip().splitlines()) == 1
     res = agave.as_user(user, "tokens", "create", "--debug")
     assert res.code == 1 and "Traceback" in res.err
+
+
+def test_agave_cli_verbs_still_work(logged_in):
+    """Fingers that know agave-cli: auth-check, auth-tokens-refresh -S, clients-list."""
+    agave, user, client = logged_in
+    checked = agave.ok("auth-check", "--json").json()
+    assert checked["access_token"] == agave.current()["access_token"]
+    assert checked["username"] == user.username
+    before = agave.current()["access_token"]
+    agave.ok("auth-tokens-refresh", "-S")
+    assert agave.current()["access_token"] != before
+    listed = agave.as_user(user, "clients-list", "--json")
+    assert [c["name"] for c in listed.json()] == [client["name"]]

@@ -24,6 +24,20 @@ _COMMANDS = {
     "completion": "agavepy.cli.commands.completion:completion",
 }
 
+# The Bash agave-cli's verbs, for fingers that know them; not listed in help.
+_ALIASES = {
+    "tenants-list": "agavepy.cli.commands.tenants:list_",
+    "tenants-init": "agavepy.cli.commands.tenants:init",
+    "clients-create": "agavepy.cli.commands.clients:create",
+    "clients-list": "agavepy.cli.commands.clients:list_",
+    "clients-delete": "agavepy.cli.commands.clients:delete",
+    "clients-subscriptions-list": "agavepy.cli.commands.clients:subscriptions",
+    "auth-tokens-create": "agavepy.cli.commands.tokens:create",
+    "auth-tokens-refresh": "agavepy.cli.commands.tokens:refresh",
+    "auth-tokens-revoke": "agavepy.cli.commands.tokens:revoke",
+    "auth-check": "agavepy.cli.commands.tokens:show",
+}
+
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use (Click's documented pattern)."""
@@ -32,7 +46,7 @@ class LazyGroup(click.Group):
         return list(_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
+        target = _COMMANDS.get(cmd_name) or _ALIASES.get(cmd_name)
         if target is None:
             return None
         module_name, attr = target.split(":")

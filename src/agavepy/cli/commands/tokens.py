@@ -72,9 +72,10 @@ def _show_saved(state: State, title: str) -> None:
 
 
 @tokens.command("create")
+@click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
 @global_options
 @click.pass_obj
-def create(state: State) -> None:
+def create(state: State, save: bool) -> None:
     """Get a new access token with your username and password (password grant).
 
     Uses the session's client (`agave clients create` makes one) and saves
@@ -92,9 +93,10 @@ def create(state: State) -> None:
 
 
 @tokens.command("refresh")
+@click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
 @global_options
 @click.pass_obj
-def refresh(state: State) -> None:
+def refresh(state: State, save: bool) -> None:
     """Trade the refresh token for a new access token (and a new refresh token).
 
     \b
