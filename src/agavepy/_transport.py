@@ -154,3 +154,16 @@ def envelope_result(response: httpx.Response, action: str) -> Any:
             hint=f"check that {_where(response.request.url)} is an Agave tenant",
         )
     return body["result"]
+
+
+def __getattr__(name: str) -> Any:
+    """``BearerAuth`` and ``TokenSource`` live in :mod:`agavepy._auth` (they need httpx at import).
+
+    The API contract placed them here; this keeps ``from agavepy._transport
+    import BearerAuth`` working without importing httpx with this module.
+    """
+    if name in ("BearerAuth", "TokenSource", "EXPIRY_LEEWAY"):
+        from agavepy import _auth
+
+        return getattr(_auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

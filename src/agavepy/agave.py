@@ -190,7 +190,8 @@ class Agave:
         asked again. The password is kept only when it was given to us.
         """
         if username:
-            user = username
+            user = self.username = username
+            self._username_source = "param"
         elif not self.username:
             user = self.username = prompts.ask_username(self.prompt)
             self._username_source = "prompt"
