@@ -203,3 +203,65 @@ def test_admin_of_one_tenant_has_no_power_in_another(two_tenants: ServerProcess)
         )
         assert res.status_code in (400, 401, 403, 404), res.text
         assert "access_token" not in res.json()
+
+
+# -- what a stranger can learn or break --------------------------------------------------
+
+
+def test_unknown_user_and_wrong_password_look_the_same(http: httpx.Client, user) -> None:
+    """Error answers must not tell an attacker which usernames exist."""
+    ghost = (unique_name("ghost"), user.password)
+    wrong = (user.username, user.password + "x")
+    a, b = http.get("/clients/v2", auth=ghost), http.get("/clients/v2", auth=wrong)
+    assert a.status_code == b.status_code == 401
+    assert a.json()["message"] == b.json()["message"]
+    client = create_client(http, user)
+    a = password_grant(http, client, User(*ghost))
+    b = password_grant(http, client, User(*wrong))
+    assert a.status_code == b.status_code == 400
+    assert a.json() == b.json()
+
+
+def test_a_client_cannot_revoke_another_clients_tokens(http: httpx.Client, alice_and_bob) -> None:
+    """RFC 7009 section 2.1: the server checks the token was issued to the revoking client."""
+    alice, bob = alice_and_bob
+    alices, bobs = create_client(http, alice), create_client(http, bob)
+    pair = login(http, alices, alice)
+    for token in (pair.access, pair.refresh):
+        res = http.post("/revoke", auth=bobs.auth, data={"token": token})
+        assert res.status_code in (200, 400, 401, 403), res.text
+    assert token_works(http, pair.access)
+    assert token_works(http, pair_of(refresh_grant(http, alices, pair.refresh)).access)
+
+
+def test_token_kinds_are_not_interchangeable(http: httpx.Client, user) -> None:
+    client = create_client(http, user)
+    pair = login(http, client, user)
+    assert profile(http, pair.refresh).status_code == 401
+    res = refresh_grant(http, client, pair.access)
+    assert res.status_code == 400 and res.json()["error"] == "invalid_grant"
+    # A consumer secret is not a token either.
+    assert profile(http, client.secret).status_code == 401
+
+
+def test_removing_a_user_revokes_everything(http: httpx.Client, server: ServerProcess, user):
+    client = create_client(http, user)
+    pair = login(http, client, user)
+    server.admin("users", "remove", user.username, "--tenant", user.tenant)
+    assert http.get("/clients/v2", auth=user.auth).status_code == 401
+    assert not token_works(http, pair.access)
+    assert refresh_grant(http, client, pair.refresh).status_code in (400, 401)
+    assert password_grant(http, client, user).status_code in (400, 401)
+
+
+def test_deleting_a_client_revokes_its_tokens(http: httpx.Client, user) -> None:
+    client = create_client(http, user)
+    pair = login(http, client, user)
+    assert http.delete(f"/clients/v2/{client.name}", auth=user.auth).status_code == 200
+    assert not token_works(http, pair.access)
+    res = refresh_grant(http, client, pair.refresh)
+    assert res.status_code == 401 and res.json()["error"] == "invalid_client"
+    # The same name again is a new client: the old key and tokens stay dead.
+    again = create_client(http, user, client.name)
+    assert again.key != client.key
+    assert not token_works(http, pair.access)

@@ -56,6 +56,7 @@ BROKEN_BASIC = {
     "other scheme": "Digest username=someone",
     "bearer instead": "Bearer abcdef",
     "control chars": "Basic " + b64(b"us\x00er:pa\x1bss"),
+    "sql in username": "Basic " + b64(b"x' OR '1'='1' --:pw"),
 }
 
 
