@@ -78,21 +78,24 @@ def test_basic_auth_failures_lock_the_username(
 def test_password_grant_failures_are_throttled(
     throttled: ServerProcess, source_address: Callable[[], str]
 ) -> None:
-    owner, victim = _new_user(throttled), _new_user(throttled)
+    attacker_account, victim = _new_user(throttled), _new_user(throttled)
     with client_from(throttled, source_address()) as http:
-        client = create_client(http, owner)
+        attackers_client = create_client(http, attacker_account)
+        victims_client = create_client(http, victim)
     wrong = User(victim.username, victim.password + "-wrong")
     with client_from(throttled, source_address()) as attacker:
         for _ in range(MAX_FAILURES):
-            res = password_grant(attacker, client, wrong)
+            res = password_grant(attacker, attackers_client, wrong)
             assert res.status_code == 400 and res.json()["error"] == "invalid_grant"
-        assert_throttled(password_grant(attacker, client, wrong))
-        assert_throttled(password_grant(attacker, client, victim))
-    with client_from(throttled, source_address()) as other:
-        assert password_grant(other, client, owner).status_code == 200
+        assert_throttled(password_grant(attacker, attackers_client, wrong))
+    with client_from(throttled, source_address()) as elsewhere:
+        # The lock is on the account: the victim's own client is locked out too...
+        assert_throttled(password_grant(elsewhere, victims_client, victim))
+        # ...and nobody else is.
+        assert password_grant(elsewhere, attackers_client, attacker_account).status_code == 200
     time.sleep(WINDOW + 0.5)
     with client_from(throttled, source_address()) as later:
-        assert password_grant(later, client, victim).status_code == 200
+        assert password_grant(later, victims_client, victim).status_code == 200
 
 
 def test_one_address_guessing_many_usernames_is_throttled(

@@ -84,6 +84,10 @@ def test_a_user_cannot_mint_tokens_with_another_users_client(
     assert res.status_code == 401
     assert res.json()["error"] == "invalid_client"
     assert "access_token" not in res.json()
+    # Even with the secret (leaked), a client only mints tokens for its owner.
+    res = password_grant(http, owned, bob)
+    assert res.status_code in (400, 401, 403), res.text
+    assert "access_token" not in res.json()
 
 
 def test_a_refresh_token_is_bound_to_its_client(http: httpx.Client, alice_and_bob) -> None:
