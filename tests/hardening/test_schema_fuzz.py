@@ -127,6 +127,18 @@ def _operations(srv: ServerProcess) -> list:
     return operations
 
 
+def _runner(op, mode: GenerationMode, label: str, prepare: Callable, tried) -> Callable:
+    """A bounded Hypothesis test of one operation in one generation mode."""
+
+    @given(case=op.as_strategy(generation_mode=mode))
+    @BOUNDED
+    def run(case) -> None:
+        tried[label] += 1
+        case.call_and_validate(headers=prepare(case), checks=CHECKS)
+
+    return run
+
+
 def _fuzz(
     srv: ServerProcess, prepare: Callable, tried: collections.Counter, kind: str
 ) -> list[str]:
@@ -135,18 +147,13 @@ def _fuzz(
     for op in _operations(srv):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             label = f"{op.label} [{kind}, {mode.value}]"
-
-            @given(case=op.as_strategy(generation_mode=mode))
-            @BOUNDED
-            def run(case, label=label) -> None:
-                tried[label] += 1
-                case.call_and_validate(headers=prepare(case), checks=CHECKS)
-
             try:
-                run()
+                _runner(op, mode, label, prepare, tried)()
             except Unsatisfiable:
                 continue  # e.g. nothing about this operation can be made invalid
-            except Exception as exc:  # every failure is reported, not just the first
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # schemathesis' FailureGroup is a BaseExceptionGroup
                 failures.append(f"{label}:\n{exc}")
     return failures
 
