@@ -69,7 +69,7 @@ def test_report_holds_the_required_sections(smoke) -> None:
     assert results["startup"]["curl"]["median_ms"] > 0
     assert results["rss"]["ours"], "no worker memory read"
     targets = text.split("## Targets")[1].split("\n## ")[0]
-    rows = [line for line in targets.splitlines() if line.startswith("| ") and "verdict" not in line]
+    rows = [ln for ln in targets.splitlines() if ln.startswith("| ") and "verdict" not in ln]
     assert rows
     for row in rows:
         if "the peer" in row:  # no peer in smoke mode
