@@ -127,19 +127,3 @@ class LoadGenerator:
                 f"loadgen {label} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}"
             )
         return Result.from_json(json.loads(lines[-1]))
-
-    def save_field(
-        self, load: Load, *, field_name: str, count: int, out: Path, fmt: str, concurrency: int = 4
-    ) -> int:
-        """Collect ``field_name`` of ``count`` responses into ``out``, one formatted line each."""
-        res = self.run(
-            "mint",
-            load,
-            concurrency=concurrency,
-            duration=600,
-            requests=count,
-            extra=["--save-field", field_name, "--save-to", str(out), "--save-format", fmt],
-        )
-        if res.error_count:
-            raise RuntimeError(f"minting over HTTP failed: {res.errors} {res.first_error}")
-        return sum(1 for line in out.read_text().splitlines() if line.strip())

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from sqlalchemy import String, Text, column, create_engine, inspect, select, table
+from sqlalchemy import select
 from tests.support.server import ServerProcess
 
 from bench.procs import worker_rss
@@ -27,6 +27,7 @@ class OurServer:
     def __init__(self, workdir: Path, workers: int) -> None:
         self.process = ServerProcess(workdir, workers=workers)
         self.url = self.process.base_url
+        self.tenant = TENANT
         self.username = "benchuser"
         self.password = "bench-" + "pw-9f3kQz7LmX2a"
         self.consumer_key = ""
@@ -75,30 +76,19 @@ class OurServer:
             raise RuntimeError(f"password grant answered {resp.status_code}: {resp.text[:300]}")
         return resp.json()
 
-    def stored_password_hash(self) -> str | None:
-        """The argon2 string the server stored for a password: its real parameters.
+    def stored_password_hash(self) -> str:
+        """The argon2 string the server stored for the benchmark user: its real parameters."""
+        from agave_server.models import users
+        from agave_server.storage.database import Database
 
-        Found by looking for ``$argon2`` values in the text columns of every
-        table, so the harness does not depend on the schema's names.
-        """
-        engine = create_engine(self.db_url)
+        db = Database(self.db_url)
         try:
-            insp = inspect(engine)
-            with engine.connect() as conn:
-                for name in insp.get_table_names():
-                    for col in insp.get_columns(name):
-                        if not isinstance(col["type"], (String, Text)):
-                            continue
-                        t = table(name, column(col["name"]))
-                        c = t.c[col["name"]]
-                        value = conn.execute(
-                            select(c).where(c.like("$argon2%")).limit(1)
-                        ).scalar()
-                        if value:
-                            return value
+            with db.read() as conn:
+                return conn.execute(
+                    select(users.c.password_hash).where(users.c.username == self.username)
+                ).scalar_one()
         finally:
-            engine.dispose()
-        return None
+            db.dispose()
 
     def worker_rss(self):
         assert self.process.proc is not None

@@ -79,7 +79,7 @@ def _scenario_rows(results: dict) -> list[str]:
 def _hash_section(results: dict) -> list[str]:
     h = results.get("hash")
     if not h:
-        return ["Not measured (no argon2 hash found in the server's database)."]
+        return ["Not measured."]
     return [
         f"- Parameters (read from the hash the server stored for the benchmark user): "
         f"{h['parameters']}.",

@@ -87,12 +87,11 @@ def measure(url: str, username: str, password: str, names: list[str], *, repeats
     agave = str(Path(sys.executable).parent / "agave")
     cache = workdir / "agave-cache"
     cache.mkdir(exist_ok=True)
-    env = _clean_env(AGAVE_CACHE_DIR=str(cache), BENCH_URL=url, BENCH_USER=username,
-                     BENCH_PASSWORD=password)
+    env = _clean_env(AGAVE_CACHE_DIR=str(cache), AGAVE_PASSWORD=password, BENCH_URL=url,
+                     BENCH_USER=username, BENCH_PASSWORD=password)
     commands: dict[str, list[str]] = {
         "curl": ["curl", "-sf", "-u", f"{username}:{password}", f"{url}/clients/v2"],
-        "agave": [agave, "clients", "list", "--json", "-u", username, "-p", password,
-                  "--baseurl", url],
+        "agave": [agave, "clients", "list", "--json", "-u", username, "-H", url],
     }
     if legacy_python is not None:
         script = workdir / "agavepy095_clients_list.py"
