@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+REQUEST_TIMEOUT_S = 120  # loadgen's maximum
 
 
 def find_peers_dir() -> Path | None:
@@ -62,6 +63,7 @@ class Result:
     client_cpu_s: float
     bodies_left: int | None = None
     first_error: str | None = None
+    load_average: float | None = None  # 1-min load average just before the run (others' work)
 
     @property
     def error_count(self) -> int:
@@ -115,11 +117,15 @@ class LoadGenerator:
             "--warmup",
             str(warmup),
             *(["--requests", str(requests)] if requests else []),
+            # The peer's password grant at concurrency 32 queues for about 25 s here:
+            # loadgen's default 30 s per-request timeout would count it as failing.
+            "--timeout",
+            str(REQUEST_TIMEOUT_S),
             *(extra or []),
         ]
-        # loadgen stops by itself; the margin covers in-flight requests (its --timeout, 30 s).
+        # loadgen stops by itself; the margin covers the requests still in flight.
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=duration + warmup + 90
+            cmd, capture_output=True, text=True, timeout=duration + warmup + REQUEST_TIMEOUT_S + 60
         )
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:

@@ -47,6 +47,12 @@ def _errors(run: dict | None) -> str:
     return "0" if n == 0 else f"**{n}** {run['errors']}"
 
 
+def _loads(*runs: dict | None) -> str:
+    """The 1-min load average before each run (ours / peer): other work on the machine."""
+    values = [_num(r.get("load_average")) for r in runs if r and r.get("load_average") is not None]
+    return " / ".join(values) or "—"
+
+
 def _scenario_rows(results: dict) -> list[str]:
     runs = results["runs"]
     ours, peer, bare = runs.get("ours", {}), runs.get("peer", {}), runs.get("bare", {})
@@ -56,8 +62,8 @@ def _scenario_rows(results: dict) -> list[str]:
     keys += sorted((k for k in ours if k.startswith("list_")), key=lambda k: int(k[5:]))
     rows = [
         "| scenario | ours req/s | ours p50 / p99 / max ms | ours errors | efficiency "
-        "| peer req/s | peer p50 / p99 / max ms | peer errors | ours ÷ peer |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peer req/s | peer p50 / p99 / max ms | peer errors | ours ÷ peer | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key in keys:
         mine = bare.get("health") if key == "bare_starlette" else ours.get(key)
@@ -71,7 +77,8 @@ def _scenario_rows(results: dict) -> list[str]:
         rows.append(
             f"| {scenario_title(key)} | {_num(mine and mine['rps'])} | {_lat(mine)} "
             f"| {_errors(mine)} | {_num(eff, 3)} | {_num(theirs and theirs['rps'])} "
-            f"| {_lat(theirs)} | {_errors(theirs)} | {_num(ratio)}{'×' if ratio else ''} |"
+            f"| {_lat(theirs)} | {_errors(theirs)} | {_num(ratio)}{'×' if ratio else ''} "
+            f"| {_loads(mine, theirs)} |"
         )
     return rows
 
@@ -176,7 +183,10 @@ def render(results: dict, notes: str = "") -> str:
         "",
         "Throughput (req/s) and latency (ms, nearest rank) from `shared/peers/loadgen.py`; "
         "efficiency = scenario req/s ÷ our bare `/health` req/s in this run (same server, "
-        "same workers). The peer has no clients API, so those rows are ours alone.",
+        "same workers). The peer has no clients API, so those rows are ours alone. "
+        "Load avg: the machine's 1-minute load average just before the run (ours / peer); "
+        f"with {m.get('nproc', '?')} cores, anything above that means other programs "
+        "shared the CPU during the run.",
         "",
         *_scenario_rows(results),
         "",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import shutil
 import sys
@@ -34,6 +35,7 @@ from bench.peer import Peer  # noqa: E402
 
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 NOTES = ROOT / "bench" / "NOTES.md"
+PEER_WARMUP_REQUESTS = 8
 
 
 @dataclass
@@ -105,7 +107,7 @@ class Bench:
 
     def load(self, side: str, key: str, load: Load, *, warmup_load: Load | None = None,
              concurrency: int | None = None, duration: float | None = None,
-             warmup: float | None = None) -> Result:
+             warmup: float | None = None, warmup_requests: int | None = None) -> Result:
         """Warm up in a separate, uncounted run; then measure from an idle server.
 
         loadgen's own ``--warmup`` leaves the warm-up's requests in flight at
@@ -119,12 +121,15 @@ class Bench:
         w = self.s.warmup if warmup is None else warmup
         warm = warmup_load or (None if load.bodies else load)
         if w > 0 and warm is not None:
-            wres = self.gen.run(f"{side}/{key} warm-up", warm, concurrency=c, duration=w)
+            wres = self.gen.run(f"{side}/{key} warm-up", warm, concurrency=c, duration=w,
+                                requests=warmup_requests)
             if wres.error_count:
                 print(f"[bench] {side}/{key} warm-up errors: {wres.errors} {wres.first_error}",
                       file=sys.stderr, flush=True)
+        load_average = os.getloadavg()[0]
         res = self.gen.run(f"{side}/{key}", load, concurrency=c,
                            duration=duration or self.s.duration)
+        res.load_average = load_average
         print(f"[bench] {side:5} {key:20} {res.rps:10.1f} req/s  p50 {res.p50} p99 {res.p99} "
               f"max {res.max} ms  errors {res.errors or 0}"
               + (f" first: {res.first_error[:200]}" if res.first_error else ""), flush=True)
@@ -214,11 +219,14 @@ class Bench:
             warm_bodies, bodies = split_bodies(whole, 200)
             load = Load(f"{p.url}/token", basic=p.basic, bodies=bodies)
             warm = Load(f"{p.url}/token", basic=p.basic, bodies=warm_bodies)
-            self.record("peer", key, self.load("peer", key, load, warmup_load=warm))
+            self.record("peer", key, self.load("peer", key, load, warmup_load=warm,
+                                               warmup_requests=PEER_WARMUP_REQUESTS))
             return
         else:
             load = Load(f"{p.url}/token", basic=p.basic, form=form or {})
-        self.record("peer", key, self.load("peer", key, load))
+        # Its token endpoint does a few requests per second: a few warm it up.
+        cap = None if key == "me" else PEER_WARMUP_REQUESTS
+        self.record("peer", key, self.load("peer", key, load, warmup_requests=cap))
 
     def client_create(self) -> None:
         """``POST /clients/v2`` with a new name each time (a bodies file: each line sent once)."""
@@ -284,6 +292,13 @@ class Bench:
 
     # -- the whole run -----------------------------------------------------
     def run(self, peers_dir: Path | None) -> dict:
+        self.results["machine"]["load average at start (1/5/15 min)"] = _loadavg()
+        try:
+            return self._run(peers_dir)
+        finally:
+            self.results["machine"]["load average at end (1/5/15 min)"] = _loadavg()
+
+    def _run(self, peers_dir: Path | None) -> dict:
         self.attempt("bare Starlette endpoint", self.bare)
         with contextlib.ExitStack() as stack:
             self.ours = self.attempt("starting our server", lambda: self._start_ours(stack))
@@ -319,9 +334,11 @@ def split_bodies(path: Path, first: int) -> tuple[Path, Path]:
     return head, tail
 
 
-def _pg() -> bool:
-    import os
+def _loadavg() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
+
+def _pg() -> bool:
     return bool(os.environ.get("AGAVE_TEST_DATABASE_URL"))
 
 
