@@ -1,0 +1,88 @@
+"""Request bodies: form-encoded or JSON, turned into one flat ``{field: string}`` mapping.
+
+Agave tools post forms; agavepy's generated resources post JSON. Both are accepted on every
+POST and DELETE. A field given twice, a nested JSON value or an unknown content type is a 4xx
+that names the problem. (The size limit is enforced earlier, in ``middleware``.)
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from ..errors import BadRequest, UnsupportedMediaType
+
+FORM = "application/x-www-form-urlencoded"
+ACCEPTED = f"{FORM} or application/json"
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _from_pairs(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        if key in out:
+            raise BadRequest(f"Field '{key[:40]}' is given more than once.")
+        out[key] = value
+    return out
+
+
+def parse_form(raw: bytes) -> dict[str, str]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The form body is not valid UTF-8.") from None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("The form body is not valid URL-encoded UTF-8.") from None
+    return _from_pairs(pairs)
+
+
+def _json_scalar(key: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise BadRequest(
+        f"Field '{key[:40]}' must be a string, number or boolean, not JSON {type(value).__name__}."
+    )
+
+
+def parse_json(raw: bytes) -> dict[str, str]:
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BadRequest(f"The JSON body is not valid JSON: {str(err)[:120]}") from None
+    if not isinstance(data, dict):
+        raise BadRequest('The JSON body must be an object of fields, e.g. {"clientName": "x"}.')
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        text = _json_scalar(key, value)
+        if text is not None:
+            out[key] = text
+    return out
+
+
+async def read_params(request: Request) -> dict[str, str]:
+    """The body's fields (form or JSON); an empty body gives no fields."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    media = _media_type(request)
+    if media in ("", FORM):
+        return parse_form(raw)
+    if media == "application/json" or media.endswith("+json"):
+        return parse_json(raw)
+    raise UnsupportedMediaType(f"Unsupported Content-Type '{media[:60]}': send {ACCEPTED}.")
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string as a flat mapping (the last value wins for repeated envelope params)."""
+    return dict(request.query_params)

@@ -1,0 +1,61 @@
+"""Per-process application state and the per-request facts every route needs (tenant, address)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from ..basic_auth import MalformedCredentials, parse_basic
+from ..config import Settings
+from ..errors import NotFound, Unauthorized
+from ..oauth import AgaveAuthorizationServer
+from ..services import accounts
+from ..services.throttle import LoginThrottle
+from ..storage import Database
+from ..storage.records import Tenant, User
+from ..storage.tenants import TenantDirectory, request_host_key
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    tenants: TenantDirectory
+    throttle: LoginThrottle
+    oauth: AgaveAuthorizationServer
+
+
+def state(request: Request) -> AppState:
+    return request.app.state.agave
+
+
+def tenant_of(request: Request) -> Tenant:
+    """The tenant whose base URL's host:port is the request's Host; else the oldest tenant."""
+    key = request_host_key(request.headers.get("host", ""), request.url.scheme)
+    tenant = state(request).tenants.for_host(key)
+    if tenant is None:
+        raise NotFound("No tenant is configured on this server: run `agave-server tenants add`.")
+    return tenant
+
+
+def address_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def basic_user(request: Request, tenant: Tenant) -> User:
+    """The user named by HTTP Basic credentials (argon2: call from a worker thread)."""
+    challenge = {"WWW-Authenticate": accounts.basic_challenge(tenant)}
+    try:
+        credentials = parse_basic(request.headers.get("authorization"))
+    except MalformedCredentials as err:
+        raise Unauthorized(str(err), challenge) from None
+    if credentials is None:
+        raise Unauthorized(
+            "Missing credentials: use HTTP Basic with your Agave username and password.", challenge
+        )
+    app = state(request)
+    username, password = credentials
+    return accounts.authenticate_basic(
+        app.db, app.throttle, tenant, username, password, address_of(request)
+    )

@@ -1,0 +1,129 @@
+"""The Agave response envelope and its query parameters, WSO2 faults, and error bodies.
+
+``pretty=true`` indents; ``naked=true`` returns only ``result``; ``filter=a,b`` keeps those
+fields of each result object; ``limit``/``offset`` page list results (defaults 100 / 0).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from .. import __version__
+from ..errors import BadRequest
+
+DEFAULT_LIMIT = 100
+JSON = "application/json"
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    return params.get(name, "").strip().lower() in ("true", "1", "yes")
+
+
+def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise BadRequest(f"Invalid {name} {raw[:20]!r}: expected a non-negative integer.")
+    return value
+
+
+def json_bytes(body: Any, pretty: bool = False) -> bytes:
+    if pretty:
+        return json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None, pretty: bool = False
+) -> Response:
+    return Response(json_bytes(body, pretty), status_code=status, headers=headers, media_type=JSON)
+
+
+def _keep_fields(item: Any, fields: list[str]) -> Any:
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if k in fields}
+    return item
+
+
+def shape_result(result: Any, params: Mapping[str, str]) -> Any:
+    """Apply paging (lists) and ``filter`` (objects) to a result."""
+    limit = _non_negative(params, "limit", DEFAULT_LIMIT)
+    offset = _non_negative(params, "offset", 0)
+    if isinstance(result, list):
+        result = result[offset : offset + limit]
+    fields = [f.strip() for f in params.get("filter", "").split(",") if f.strip()]
+    if fields:
+        if isinstance(result, list):
+            result = [_keep_fields(item, fields) for item in result]
+        else:
+            result = _keep_fields(result, fields)
+    return result
+
+
+def envelope(
+    result: Any,
+    message: str,
+    params: Mapping[str, str],
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A success envelope, shaped by the request's query parameters."""
+    shaped = shape_result(result, params)
+    pretty = _flag(params, "pretty")
+    if _flag(params, "naked"):
+        return json_response(shaped, status, headers, pretty)
+    body = {"status": "success", "message": message, "version": __version__, "result": shaped}
+    return json_response(body, status, headers, pretty)
+
+
+def error_envelope(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> Response:
+    body = {"status": "error", "message": message, "version": __version__, "result": None}
+    return json_response(body, status, headers, _flag(params or {}, "pretty"))
+
+
+def invalid_credentials_fault(api: str = "/profiles/v2", version: str = "v2") -> Response:
+    """WSO2's 900901: what agavepy and agave-cli recognise as an expired or bad token."""
+    body = {
+        "fault": {
+            "code": "900901",
+            "message": "Invalid Credentials",
+            "description": f"Access failure for API: {api}, version: {version}. "
+            "Make sure you have given the correct access token",
+        }
+    }
+    return json_response(body, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def forbidden_fault(api: str = "/profiles/v2", version: str = "v2") -> Response:
+    """WSO2's 900908: the token's client is not subscribed to the API."""
+    body = {
+        "fault": {
+            "code": "900908",
+            "message": "Resource forbidden",
+            "description": f"Access failure for API: {api}, version: {version}. "
+            "The client is not subscribed to this API",
+        }
+    }
+    return json_response(body, 403)
+
+
+def oauth_error(
+    status: int, error: str, description: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An RFC 6749 section 5.2 error body (used by /token and /revoke)."""
+    base = {"Cache-Control": "no-store", "Pragma": "no-cache", **(headers or {})}
+    return json_response({"error": error, "error_description": description}, status, base)

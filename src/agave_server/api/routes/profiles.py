@@ -1,0 +1,57 @@
+"""``GET /profiles/v2/me``: the protected resource users check their tokens with.
+
+This is the hot path: one indexed query (token -> user, plus the Profiles subscription gate),
+no framework dependencies, no worker-thread hop. Rejections use WSO2's fault bodies.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...security import digest
+from ...storage import tokens as token_store
+from ..context import state, tenant_of
+from ..envelope import envelope, forbidden_fault, invalid_credentials_fault
+from ..representations import profile_json
+from ..schemas import ENVELOPE_PARAMS_NOTE, PRETTY, Envelope, Fault, ProfileOut
+from .docs import error_responses
+
+router = APIRouter(tags=["profiles"])
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or len(value) > 256:
+        return None
+    if not (value.isascii() and value.isalnum()):
+        return None
+    return value
+
+
+@router.get(
+    "/profiles/v2/me",
+    summary="The profile of the token's user",
+    description="Bearer token in `Authorization: Bearer <access_token>`." + ENVELOPE_PARAMS_NOTE,
+    responses={
+        200: {"model": Envelope[ProfileOut], "description": "The token's user"},
+        401: {"model": Fault, "description": "Missing, unknown, expired or revoked token (900901)"},
+        403: {"model": Fault, "description": "Client not subscribed to Profiles (900908)"},
+        **error_responses(400),
+    },
+    openapi_extra={"parameters": [PRETTY], "security": [{"bearerAuth": []}]},
+)
+async def me(request: Request) -> Response:
+    token = _bearer(request)
+    if token is None:
+        return invalid_credentials_fault()
+    tenant = tenant_of(request)
+    grant = token_store.bearer_grant(state(request).db, tenant.id, digest(token))
+    if grant is None:
+        return invalid_credentials_fault()
+    if not grant.subscribed:
+        return forbidden_fault()
+    return envelope(profile_json(tenant, grant.user), "", request.query_params)

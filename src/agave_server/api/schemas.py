@@ -1,0 +1,246 @@
+"""OpenAPI documentation of bodies and responses (the routes render JSON themselves).
+
+These pydantic models exist so that ``/openapi.json`` describes every operation exactly; the
+hot routes do not validate through them, which keeps per-request overhead low.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Link(BaseModel):
+    href: str
+
+
+class ClientLinks(BaseModel):
+    self: Link
+    subscriber: Link
+    subscriptions: Link
+
+
+class ClientOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    name: str
+    description: str
+    consumerKey: str
+    tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
+    callbackUrl: str
+    links: ClientLinks = Field(alias="_links")
+
+
+class CreatedClientOut(ClientOut):
+    consumerSecret: str = Field(description="Returned only here, once.")
+
+
+class SubscriptionLinks(BaseModel):
+    self: Link
+    api: Link
+    client: Link
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    apiName: str
+    apiVersion: str
+    apiProvider: str
+    apiContext: str
+    apiStatus: str
+    tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
+    links: SubscriptionLinks = Field(alias="_links")
+
+
+class Contact(BaseModel):
+    name: str
+    email: str
+    url: str
+    type: str
+    primary: bool
+
+
+class TenantLinks(BaseModel):
+    self: Link
+    publickey: Link
+
+
+class TenantOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+    code: str
+    name: str
+    baseUrl: str
+    contact: list[Contact]
+    links: TenantLinks = Field(alias="_links")
+
+
+class ProfileLinks(BaseModel):
+    self: Link
+
+
+class ProfileOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    full_name: str
+    phone: str
+    mobile_phone: str
+    status: str
+    create_time: int
+    links: ProfileLinks = Field(alias="_links")
+
+
+class Envelope(BaseModel, Generic[T]):
+    status: Literal["success"]
+    message: str
+    version: str
+    result: T
+
+
+class ErrorEnvelope(BaseModel):
+    status: Literal["error"]
+    message: str
+    version: str
+    result: None
+
+
+class FaultDetail(BaseModel):
+    code: Literal["900901", "900908"]
+    message: str
+    description: str
+
+
+class Fault(BaseModel):
+    fault: FaultDetail
+
+
+class OAuthError(BaseModel):
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "unsupported_token_type",
+        "invalid_scope",
+    ]
+    error_description: str = ""
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str | None = Field(None, description="Absent for client_credentials.")
+    token_type: Literal["bearer"]
+    expires_in: int
+    scope: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Empty(BaseModel):
+    pass
+
+
+# -- request bodies (documented for both form and JSON) -----------------------------------
+
+_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+_TIER = {
+    "type": "string",
+    "description": "Bronze, Silver, Gold or Unlimited, in any case (default Unlimited)",
+}
+
+
+def _body(properties: dict[str, Any], required: list[str] | None, optional_body: bool = False):
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {
+        "requestBody": {
+            "required": not optional_body,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": schema},
+                "application/json": {"schema": schema},
+            },
+        }
+    }
+
+
+CREATE_CLIENT_BODY = _body(
+    {
+        "clientName": {"type": "string", "pattern": _NAME},
+        "name": {"type": "string", "pattern": _NAME, "description": "alias of clientName"},
+        "description": {"type": "string", "maxLength": 1000},
+        "tier": _TIER,
+        "callbackUrl": {"type": "string", "maxLength": 2048},
+    },
+    None,
+)
+API_SELECTOR = {
+    "apiName": {"type": "string", "description": "an API name, or * for every API"},
+    "apiVersion": {"type": "string"},
+    "apiProvider": {"type": "string"},
+}
+SUBSCRIBE_BODY = _body({**API_SELECTOR, "tier": _TIER}, ["apiName"])
+UNSUBSCRIBE_BODY = _body(API_SELECTOR, None, optional_body=True)
+TOKEN_BODY = _body(
+    {
+        "grant_type": {
+            "type": "string",
+            "enum": ["password", "refresh_token", "admin_password", "client_credentials"],
+        },
+        "username": {"type": "string"},
+        "password": {"type": "string"},
+        "token_username": {"type": "string", "description": "admin_password only"},
+        "refresh_token": {"type": "string"},
+        "scope": {"type": "string", "description": "accepted and ignored (tools send PRODUCTION)"},
+    },
+    ["grant_type"],
+)
+REVOKE_BODY = _body(
+    {
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+    },
+    ["token"],
+)
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def path_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+PRETTY = _query("pretty", "true: indent the JSON", {"type": "boolean"})
+PAGING = [
+    _query("limit", "page size for list results (default 100)", {"type": "integer", "minimum": 0}),
+    _query(
+        "offset", "how many list results to skip (default 0)", {"type": "integer", "minimum": 0}
+    ),
+]
+ENVELOPE_PARAMS_NOTE = (
+    " Also accepts `naked=true` (answer only `result`) and `filter=a,b` (keep only these "
+    "fields of each result object); they change the response shape, so they are described "
+    "here rather than as formal parameters."
+)

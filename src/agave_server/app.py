@@ -1,0 +1,125 @@
+"""The ASGI application factory: wires settings, database, OAuth server and routes together.
+
+``create_app()`` reads settings from the environment, which is how ``agave-server serve``
+hands them to every uvicorn worker process. Nothing here runs migrations.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import __version__
+from .api.context import AppState
+from .api.envelope import error_envelope
+from .api.middleware import BodyLimit, LenientPaths
+from .api.routes import clients, health, profiles, tenants, token
+from .config import Settings
+from .errors import AgaveError
+from .oauth import AgaveAuthorizationServer
+from .services.throttle import LoginThrottle
+from .storage import Database
+from .storage.tenants import TenantDirectory
+
+log = logging.getLogger("agave_server")
+
+DESCRIPTION = (
+    "A self-hostable Agave tenant: OAuth clients, subscriptions, tokens and profiles, "
+    "speaking the Agave v2 wire contract. Paths are matched leniently (a trailing slash is "
+    "optional and repeated slashes are folded)."
+)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AgaveError)
+    async def agave_error(request: Request, exc: AgaveError) -> Response:
+        return error_envelope(exc.status, exc.message, exc.headers, request.query_params)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            message = f"No such resource: {request.method} {request.url.path[:200]}"
+        elif exc.status_code == 405:
+            message = f"Method {request.method} is not allowed on {request.url.path[:200]}."
+        else:
+            message = str(exc.detail)
+        return error_envelope(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_envelope(
+            503, "The database is busy or unavailable; retry in a moment.", {"Retry-After": "1"}
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_envelope(500, "Internal server error; the server log has the details.")
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "basicAuth": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "the user's username and password",
+                },
+                "clientBasicAuth": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "consumerKey and consumerSecret",
+                },
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an access token from /token",
+                },
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
+    settings = settings or Settings.load()
+    db = Database(settings.db_url)
+    throttle = LoginThrottle(db, settings)
+    app = FastAPI(
+        title="Agave tenant server",
+        version=__version__,
+        description=DESCRIPTION,
+        redirect_slashes=False,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.agave = AppState(
+        settings=settings,
+        db=db,
+        tenants=TenantDirectory(db, settings.tenant_cache_seconds),
+        throttle=throttle,
+        oauth=AgaveAuthorizationServer(db, settings, throttle),
+    )
+    for module in (health, tenants, clients, token, profiles):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    _install_openapi(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LenientPaths)
+    return app

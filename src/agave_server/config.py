@@ -1,0 +1,116 @@
+"""The server's settings: one typed object, read once from the command line and environment.
+
+Nothing here touches the database or the network; it only turns strings into checked values
+so that a bad setting fails at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "AGAVE_SERVER_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the server cannot use; the message names the setting."""
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/agave-server``, else ``~/.local/share/agave-server``."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "agave-server"
+
+
+def normalise_db_url(url: str) -> str:
+    """Pick psycopg 3 for PostgreSQL URLs (SQLAlchemy's default driver would be psycopg2)."""
+    url = url.strip()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("sqlite:", "postgresql+psycopg:")):
+        return url
+    raise ConfigError(
+        f"unsupported database URL {url.split('://')[0]}://...: "
+        "use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def _int_env(env: dict[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ConfigError(f"{ENV_PREFIX}{name}={value} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to know; see docs/server.md for each setting."""
+
+    db_url: str
+    data_dir: Path
+    access_token_lifetime: int = 14400
+    refresh_token_lifetime: int = 1209600
+    max_body_bytes: int = 65536
+    redis_url: str | None = None
+    login_max_failures: int = 20
+    login_max_failures_per_address: int = 200
+    login_window: int = 300
+    tenant_cache_seconds: int = 5
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite:")
+
+    @classmethod
+    def load(
+        cls,
+        db: str | None = None,
+        data_dir: str | Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Settings:
+        """Command-line values win over ``AGAVE_SERVER_*`` variables, which win over defaults."""
+        env = dict(os.environ if env is None else env)
+        folder = Path(data_dir or env.get(ENV_PREFIX + "DATA_DIR") or default_data_dir())
+        folder = folder.expanduser()
+        url = db or env.get(ENV_PREFIX + "DB") or f"sqlite:///{folder / 'agave.db'}"
+        max_failures = _int_env(env, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1)
+        return cls(
+            db_url=normalise_db_url(url),
+            data_dir=folder,
+            access_token_lifetime=_int_env(env, "ACCESS_TOKEN_LIFETIME", 14400, 1),
+            refresh_token_lifetime=_int_env(env, "REFRESH_TOKEN_LIFETIME", 1209600, 1),
+            max_body_bytes=_int_env(env, "MAX_BODY_BYTES", 65536, 1024),
+            redis_url=env.get(ENV_PREFIX + "REDIS") or None,
+            login_max_failures=max_failures,
+            login_max_failures_per_address=_int_env(
+                env, "LOGIN_MAX_FAILURES_PER_ADDRESS", max_failures * 10, 1
+            ),
+            login_window=_int_env(env, "LOGIN_WINDOW", 300, 1),
+            tenant_cache_seconds=_int_env(env, "TENANT_CACHE_SECONDS", 5, 0),
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """The settings as environment variables, for uvicorn worker processes."""
+        out = {
+            ENV_PREFIX + "DB": self.db_url,
+            ENV_PREFIX + "DATA_DIR": str(self.data_dir),
+            ENV_PREFIX + "ACCESS_TOKEN_LIFETIME": str(self.access_token_lifetime),
+            ENV_PREFIX + "REFRESH_TOKEN_LIFETIME": str(self.refresh_token_lifetime),
+            ENV_PREFIX + "MAX_BODY_BYTES": str(self.max_body_bytes),
+            ENV_PREFIX + "LOGIN_MAX_FAILURES": str(self.login_max_failures),
+            ENV_PREFIX + "LOGIN_MAX_FAILURES_PER_ADDRESS": str(self.login_max_failures_per_address),
+            ENV_PREFIX + "LOGIN_WINDOW": str(self.login_window),
+            ENV_PREFIX + "TENANT_CACHE_SECONDS": str(self.tenant_cache_seconds),
+        }
+        if self.redis_url:
+            out[ENV_PREFIX + "REDIS"] = self.redis_url
+        return out

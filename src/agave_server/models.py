@@ -1,0 +1,141 @@
+"""The database schema as SQLAlchemy Core tables (the single source the migrations follow).
+
+Times are Unix seconds in integers: portable between SQLite and PostgreSQL and cheap to compare
+in the hot queries. Secrets appear only as SHA-256 hex digests.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("base_url", String(1024), nullable=False),
+    Column("host", String(255), nullable=False, index=True),
+    Column("contact_name", String(255), nullable=False, server_default=""),
+    Column("contact_email", String(255), nullable=False, server_default=""),
+    Column("contact_url", String(1024), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("email", String(255), nullable=False, server_default=""),
+    Column("first_name", String(255), nullable=False, server_default=""),
+    Column("last_name", String(255), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+)
+
+apis = Table(
+    "apis",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("context", String(255), nullable=False),
+    Column("status", String(32), nullable=False, server_default="PUBLISHED"),
+    # New clients are subscribed to every default API.
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("tenant_id", "name", "version", "provider", name="uq_apis_identity"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("consumer_key", String(64), nullable=False, unique=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("callback_url", String(2048), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_clients_user_name"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("api_id", Id, ForeignKey("apis.id", ondelete="CASCADE"), primary_key=True),
+    Column("tier", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_subscriptions_api_id", subscriptions.c.api_id)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("grant_type", String(32), nullable=False),
+    Column("scope", String(255), nullable=False),
+    Column("access_digest", String(64), nullable=False, unique=True),
+    Column("refresh_digest", String(64), nullable=True, unique=True),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("access_expires_at", BigInteger, nullable=False),
+    Column("refresh_expires_at", BigInteger, nullable=True),
+    # Set when the pair's refresh token was exchanged: both tokens of the pair stop working.
+    Column("rotated_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    # The first pair of a refresh chain names the family; reuse of a rotated refresh token
+    # revokes the whole family (OAuth 2.0 Security BCP).
+    Column("family_id", String(32), nullable=False),
+    Column("parent_id", Id, nullable=True),
+)
+Index("ix_tokens_family_id", tokens.c.family_id)
+Index("ix_tokens_client_id", tokens.c.client_id)
+Index("ix_tokens_user_id", tokens.c.user_id)
+Index("ix_tokens_access_expires_at", tokens.c.access_expires_at)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    # e.g. "user:<tenant id>:<username>", "addr:<ip>", "client:<tenant id>:<consumer key>"
+    Column("key", String(320), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+)

@@ -1,0 +1,110 @@
+"""The four grant types Agave tokens come from; one class per grant, as Authlib organises them.
+
+Every token belongs to a client and a user; only a client's owner (or, with ``admin_password``,
+a tenant administrator using their own client) can mint tokens with it.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+
+from ..errors import TooManyRequests
+from ..security import digest
+from ..services import accounts
+from ..storage import tokens as token_store
+from ..storage import users as user_store
+from ..storage.records import User
+from .errors import TooManyAttemptsError
+from .models import OAuthToken
+
+
+def _not_owner_error(user: User) -> InvalidGrantError:
+    return InvalidGrantError(
+        f"This client does not belong to user {user.username}: "
+        "create your own client with POST /clients/v2."
+    )
+
+
+class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
+    """``grant_type=password``: the client's owner trades username and password for a pair."""
+
+    def authenticate_user(self, username: str, password: str) -> User:
+        request = self.request
+        try:
+            user = accounts.authenticate(
+                request.db, request.throttle, request.tenant, username, password, request.address
+            )
+        except TooManyRequests as err:
+            raise TooManyAttemptsError(err.message, err.retry_after) from None
+        if user is None:
+            raise InvalidGrantError("Invalid username or password.")
+        return user
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        if self.request.user.id != self.request.client.user_id:
+            raise _not_owner_error(self.request.user)
+
+
+class AdminPasswordGrant(PasswordGrant):
+    """``grant_type=admin_password``: a tenant admin obtains a pair for ``token_username``."""
+
+    GRANT_TYPE = "admin_password"
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        admin = self.request.user
+        if not admin.is_admin:
+            raise InvalidGrantError(
+                f"User {admin.username} is not an administrator of this tenant; "
+                "grant_type=admin_password is for administrators only."
+            )
+        target_name = self.request.form.get("token_username")
+        if not target_name:
+            raise InvalidRequestError("Missing 'token_username' in request.")
+        target = user_store.get_user(self.request.db, self.request.tenant.id, target_name)
+        if target is None:
+            raise InvalidGrantError("The token_username is not a user of this tenant.")
+        self.request.user = target
+
+
+class RefreshGrant(grants.RefreshTokenGrant):
+    """``grant_type=refresh_token`` with rotation: each refresh token works exactly once.
+
+    The claim (a conditional UPDATE) and the insert of the new pair share one transaction.
+    Presenting a refresh token that was already exchanged revokes its whole family.
+    """
+
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken:
+        request = self.request
+        token_digest = digest(refresh_token)
+        claimed = token_store.claim_refresh(request.unit.conn, request.tenant.id, token_digest)
+        if claimed is not None:
+            return OAuthToken(claimed)
+        request.unit.rollback()
+        known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
+        if known is not None and known.rotated_at is not None and known.revoked_at is None:
+            token_store.revoke_family(request.db, known.family_id)
+            raise InvalidGrantError(
+                "This refresh token was already used; every token descended from it is now "
+                "revoked. Log in again."
+            )
+        raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
+
+    def authenticate_user(self, refresh_token: OAuthToken) -> User | None:
+        return user_store.get_user_by_id(self.request.db, refresh_token.user_id)
+
+    def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
+        """Nothing left to do: the claim already retired the old pair."""
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """``grant_type=client_credentials``: an access token (no refresh) for the client's owner."""
+
+    def create_token_response(self):
+        owner = user_store.get_user_by_id(self.request.db, self.request.client.user_id)
+        self.request.user = owner
+        return super().create_token_response()

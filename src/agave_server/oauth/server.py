@@ -1,0 +1,182 @@
+"""The Authlib AuthorizationServer for Agave tenants, and the request object it works on.
+
+The API layer builds one ``AgaveOAuth2Request`` per HTTP request (parsed form, headers, tenant,
+source address) and gets back ``(status, body, headers)``; this module never sees HTTP objects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+
+from ..basic_auth import MalformedCredentials, parse_basic
+from ..config import Settings
+from ..errors import TooManyRequests
+from ..security import digest_matches, new_secret
+from ..services.throttle import LoginThrottle, client_key
+from ..storage import Database
+from ..storage import clients as client_store
+from ..storage import tokens as token_store
+from ..storage.records import Tenant
+from .errors import TooManyAttemptsError
+from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
+from .models import OAuthClient
+from .revocation import Revocation
+from .unit import Unit
+
+# TLS is terminated by the proxy in front of agave-server (docs/server.md), or the server runs
+# on loopback; Authlib's https-only check on the request URI cannot see either, so it is off.
+os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+
+SCOPE = "default"
+Triple = tuple[int, dict[str, Any], list[tuple[str, str]]]
+
+
+class AgaveOAuth2Request(OAuth2Request):
+    """An OAuth request with what Agave's grants need: tenant, database, throttle, address."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        form: dict[str, str],
+        tenant: Tenant,
+        db: Database,
+        throttle: LoginThrottle,
+        address: str | None,
+    ) -> None:
+        super().__init__(method, uri, headers=headers)
+        self._form = form
+        # Agave tools send scope=PRODUCTION; scopes are not enforced and every token has the
+        # scope "default", so the requested scope is not handed to Authlib's scope checks.
+        self.payload = BasicOAuth2Payload({k: v for k, v in form.items() if k != "scope"})
+        self.tenant = tenant
+        self.db = db
+        self.throttle = throttle
+        self.address = address
+        self.unit = Unit(db)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class AgaveAuthorizationServer(AuthorizationServer):
+    def __init__(self, db: Database, settings: Settings, throttle: LoginThrottle) -> None:
+        super().__init__(scopes_supported=None)
+        self.db = db
+        self.settings = settings
+        self.throttle = throttle
+        self.register_token_generator("default", self._generate_token)
+        self.register_client_auth_method("client_secret_basic", self._authenticate_client)
+        for grant in (PasswordGrant, RefreshGrant, ClientCredentialsGrant, AdminPasswordGrant):
+            self.register_grant(grant)
+        self.register_endpoint(Revocation)
+
+    # -- Authlib's integration points ---------------------------------------------------
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        """Unused: clients are looked up per tenant in ``_authenticate_client``."""
+        return None
+
+    def create_oauth2_request(self, request: AgaveOAuth2Request) -> AgaveOAuth2Request:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: list) -> Triple:
+        return status, body, list(headers)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No signal receivers: nothing to do."""
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: OAuthClient,
+        user=None,
+        scope=None,
+        expires_in=None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        token: dict[str, Any] = {
+            "access_token": new_secret(),
+            "token_type": "bearer",
+            "expires_in": self.settings.access_token_lifetime,
+            "scope": SCOPE,
+        }
+        if include_refresh_token:
+            token["refresh_token"] = new_secret()
+        return token
+
+    def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
+        from ..security import digest, new_family_id
+
+        parent = request.refresh_token
+        user = request.user
+        token_store.insert_pair(
+            request.unit.conn,
+            tenant_id=request.tenant.id,
+            client_id=request.client.id,
+            user_id=user.id,
+            grant_type=request.payload.grant_type,
+            scope=SCOPE,
+            access_digest=digest(token["access_token"]),
+            refresh_digest=digest(token["refresh_token"]) if "refresh_token" in token else None,
+            access_lifetime=self.settings.access_token_lifetime,
+            refresh_lifetime=self.settings.refresh_token_lifetime,
+            family_id=parent.family_id if parent is not None else new_family_id(),
+            parent_id=parent.id if parent is not None else None,
+        )
+
+    # -- client authentication ---------------------------------------------------------
+    def _authenticate_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient:
+        """HTTP Basic with consumerKey:consumerSecret, per tenant, throttled per key and address."""
+        try:
+            credentials = parse_basic(request.headers.get("Authorization"))
+        except MalformedCredentials as err:
+            raise InvalidClientError(status_code=401, description=str(err)) from None
+        if credentials is None:
+            raise InvalidClientError(
+                status_code=401,
+                description="Missing client credentials: send HTTP Basic key:secret.",
+            )
+        key, secret = credentials
+        account = client_key(request.tenant.id, key)
+        try:
+            self.throttle.check(account, request.address, "client authentication")
+        except TooManyRequests as err:
+            raise TooManyAttemptsError(err.message, err.retry_after) from None
+        record = client_store.get_client_by_key(self.db, request.tenant.id, key)
+        if record is None or not digest_matches(secret, record.secret_digest):
+            self.throttle.failed(account, request.address)
+            raise InvalidClientError(
+                status_code=401, description="Invalid consumer key or consumer secret."
+            )
+        return OAuthClient(record)
+
+    # -- entry points for the API layer ---------------------------------------------------
+    def token_response(self, request: AgaveOAuth2Request) -> Triple:
+        """Run the token endpoint; commit the request's transaction only on success."""
+        try:
+            if not request.form.get("grant_type"):
+                return self.handle_error_response(
+                    request, InvalidRequestError("Missing 'grant_type' in request.")
+                )
+            status, body, headers = self.create_token_response(request)
+            if status == 200:
+                request.unit.commit()
+            return status, body, headers
+        finally:
+            request.unit.rollback()
+
+    def revocation_response(self, request: AgaveOAuth2Request) -> Triple:
+        return self.create_endpoint_response(Revocation.ENDPOINT_NAME, request)

@@ -1,0 +1,62 @@
+"""Secrets and password hashing: the only place that generates or compares credentials.
+
+Consumer secrets, access and refresh tokens are 256-bit random strings in base62 (so the Bash
+CLI can post them unencoded) and are stored only as SHA-256 hex digests. Passwords use argon2id
+with argon2-cffi's default parameters (time_cost=3, memory_cost=64 MiB, parallelism=4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_BASE62 = string.ascii_letters + string.digits
+# 43 base62 characters carry log2(62) * 43 ~= 256.03 bits.
+_SECRET_LENGTH = 43
+_hasher = PasswordHasher()
+# Verified when the user does not exist, so that a wrong username costs as much as a wrong
+# password and response time does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def new_secret() -> str:
+    """A fresh >= 256-bit base62 secret (consumer secret, access or refresh token)."""
+    return "".join(secrets.choice(_BASE62) for _ in range(_SECRET_LENGTH))
+
+
+def new_consumer_key() -> str:
+    """A consumer key: an identifier, random so it cannot be guessed, base62 like the secrets."""
+    return new_secret()
+
+
+def new_family_id() -> str:
+    """Identifies one chain of refresh-token rotations."""
+    return secrets.token_hex(16)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex digest: how secrets are stored and looked up."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def digest_matches(secret: str, stored_digest: str) -> bool:
+    """Compare a presented secret with a stored digest in constant time."""
+    return hmac.compare_digest(digest(secret), stored_digest)
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash with a random salt, in the PHC string format."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; costs the same when the user is unknown (hash None)."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,129 @@
+"""OAuth clients of a user and their API subscriptions.
+
+A user only ever sees their own clients: someone else's client name answers 404, exactly as a
+name that does not exist, so names do not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import BadRequest, Conflict, NotFound
+from ..security import digest, new_consumer_key, new_secret
+from ..storage import Database
+from ..storage import apis as api_store
+from ..storage import clients as store
+from ..storage.records import Api, Client, Subscription, Tenant, User
+from . import validation
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A created client and its secret, which exists in clear only in this response."""
+
+    client: Client
+    consumer_secret: str
+
+
+def create(db: Database, tenant: Tenant, owner: User, params: Mapping[str, str]) -> NewClient:
+    """Create a client from ``clientName`` (agavepy: ``name``), description, tier, callbackUrl."""
+    field = "clientName" if params.get("clientName") not in (None, "") else "name"
+    name = validation.client_name(
+        params.get(field), "clientName" if field == "clientName" else "name"
+    )
+    description = validation.text(
+        params.get("description"), "description", validation.MAX_DESCRIPTION
+    )
+    tier = validation.tier(params.get("tier"))
+    callback = validation.callback_url(params.get("callbackUrl"))
+    secret = new_secret()
+    try:
+        client = store.create_client(
+            db,
+            tenant_id=tenant.id,
+            user_id=owner.id,
+            name=name,
+            description=description,
+            consumer_key=new_consumer_key(),
+            secret_digest=digest(secret),
+            tier=tier,
+            callback_url=callback,
+        )
+    except store.DuplicateClient:
+        raise Conflict(f"Client {name} already exists: choose another clientName.") from None
+    return NewClient(client, secret)
+
+
+def list_for(db: Database, owner: User) -> list[Client]:
+    return store.list_clients(db, owner.id)
+
+
+def get(db: Database, owner: User, name: str) -> Client:
+    client = (
+        store.get_client(db, owner.id, name) if validation.CLIENT_NAME_RE.fullmatch(name) else None
+    )
+    if client is None:
+        raise NotFound(f"No client named {name} for user {owner.username}.")
+    return client
+
+
+def delete(db: Database, owner: User, name: str) -> None:
+    client = get(db, owner, name)
+    if not store.delete_client(db, client.id):
+        raise NotFound(f"No client named {name} for user {owner.username}.")
+
+
+def subscriptions(db: Database, owner: User, name: str) -> tuple[Client, list[Subscription]]:
+    client = get(db, owner, name)
+    return client, store.list_subscriptions(db, client.id)
+
+
+def _matching_apis(
+    db: Database, tenant: Tenant, params: Mapping[str, str]
+) -> tuple[str, list[Api]]:
+    api_name = validation.api_field(params.get("apiName"), "apiName")
+    if api_name is None:
+        raise BadRequest("Missing required field 'apiName' (an API name, or * for every API).")
+    version = validation.api_field(params.get("apiVersion"), "apiVersion")
+    provider = validation.api_field(params.get("apiProvider"), "apiProvider")
+    found = api_store.find_apis(
+        db,
+        tenant.id,
+        api_name,
+        None if version == "*" else version,
+        None if provider == "*" else provider,
+    )
+    if not found:
+        known = ", ".join(sorted({a.name for a in api_store.list_apis(db, tenant.id)}))
+        wanted = (
+            api_name + (f" {version}" if version else "") + (f" by {provider}" if provider else "")
+        )
+        raise BadRequest(f"Unknown API {wanted}: this tenant offers {known or 'no APIs'}.")
+    return api_name, found
+
+
+def subscribe(
+    db: Database, tenant: Tenant, owner: User, name: str, params: Mapping[str, str]
+) -> tuple[Client, str, list[Subscription]]:
+    """Subscribe the client to the API(s) named by ``apiName`` (``*`` = all)."""
+    client = get(db, owner, name)
+    api_name, found = _matching_apis(db, tenant, params)
+    tier = validation.tier(params.get("tier"))
+    try:
+        added = store.subscribe(db, client.id, found, tier)
+    except store.ClientGone:
+        raise NotFound(f"No client named {name} for user {owner.username}.") from None
+    return client, api_name, added
+
+
+def unsubscribe(
+    db: Database, tenant: Tenant, owner: User, name: str, params: Mapping[str, str]
+) -> tuple[Client, str, list[Subscription]]:
+    client = get(db, owner, name)
+    api_name, found = _matching_apis(db, tenant, params)
+    try:
+        removed = store.unsubscribe(db, client.id, found)
+    except store.ClientGone:
+        raise NotFound(f"No client named {name} for user {owner.username}.") from None
+    return client, api_name, removed

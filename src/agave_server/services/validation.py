@@ -1,0 +1,90 @@
+"""Checks on user-supplied values; each failure names the field, the value and what is allowed."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import BadRequest
+
+CLIENT_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+TENANT_CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+API_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
+MAX_DESCRIPTION = 1000
+MAX_URL = 2048
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value quoted for an error message, shortened and with control characters escaped."""
+    text = value if len(value) <= limit else value[:limit] + "..."
+    return repr(text)
+
+
+def client_name(value: str | None, field: str = "clientName") -> str:
+    if value is None or value == "":
+        raise BadRequest(f"Missing required field '{field}'.")
+    if not CLIENT_NAME_RE.fullmatch(value):
+        raise BadRequest(
+            f"Invalid {field} {_shown(value)}: use 1 to 64 characters from A-Z a-z 0-9 _ . -"
+        )
+    return value
+
+
+def tier(value: str | None, field: str = "tier") -> str:
+    """A tier in any case, returned in its canonical spelling; default Unlimited."""
+    if value is None or value == "":
+        return "Unlimited"
+    for known in TIERS:
+        if value.lower() == known.lower():
+            return known
+    raise BadRequest(f"Invalid {field} {_shown(value)}: use one of {', '.join(TIERS)}.")
+
+
+def text(value: str | None, field: str, max_length: int) -> str:
+    """Free text: any printable Unicode up to ``max_length`` characters; empty when absent."""
+    if value is None:
+        return ""
+    if len(value) > max_length:
+        raise BadRequest(
+            f"Field '{field}' is too long: {len(value)} characters, at most {max_length}."
+        )
+    if _CONTROL.search(value):
+        raise BadRequest(f"Field '{field}' contains control characters; they are not allowed.")
+    return value
+
+
+def callback_url(value: str | None) -> str:
+    url = text(value, "callbackUrl", MAX_URL)
+    if url and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url):
+        raise BadRequest(f"Invalid callbackUrl {_shown(url)}: expected an absolute URL or ''.")
+    return url
+
+
+def api_field(value: str | None, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if value != "*" and not API_NAME_RE.fullmatch(value):
+        raise BadRequest(
+            f"Invalid {field} {_shown(value)}: use 1 to 64 characters from A-Z a-z 0-9 _ . -"
+        )
+    return value
+
+
+def username(value: str) -> str:
+    if not USERNAME_RE.fullmatch(value or ""):
+        raise BadRequest(
+            f"Invalid username {_shown(value or '')}: use 1 to 64 characters "
+            "from A-Z a-z 0-9 _ . @ -"
+        )
+    return value
+
+
+def tenant_code(value: str) -> str:
+    if not TENANT_CODE_RE.fullmatch(value or ""):
+        raise BadRequest(
+            f"Invalid tenant code {_shown(value or '')}: use 1 to 64 characters "
+            "from A-Z a-z 0-9 _ . -"
+        )
+    return value

@@ -1,0 +1,175 @@
+"""OAuth clients and their API subscriptions.
+
+Writes that touch one client lock its row first (``FOR UPDATE`` on PostgreSQL; SQLite's
+BEGIN IMMEDIATE already serialises writers), so concurrent subscribe/unsubscribe/delete on
+one client apply in some serial order and never half-way.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ..models import apis, clients, subscriptions, tokens
+from .apis import _api
+from .database import Database, now
+from .records import Api, Client, Subscription
+
+
+class DuplicateClient(Exception):
+    """The user already has a client with this name."""
+
+
+class ClientGone(Exception):
+    """The client was deleted while the request was being handled."""
+
+
+def _client(row) -> Client:
+    return Client(**dict(row._mapping))
+
+
+def create_client(
+    db: Database,
+    tenant_id: int,
+    user_id: int,
+    name: str,
+    description: str,
+    consumer_key: str,
+    secret_digest: str,
+    tier: str,
+    callback_url: str,
+) -> Client:
+    """Insert the client and subscribe it to every default API of the tenant, atomically."""
+    values = {
+        "tenant_id": tenant_id,
+        "user_id": user_id,
+        "name": name,
+        "description": description,
+        "consumer_key": consumer_key,
+        "secret_digest": secret_digest,
+        "tier": tier,
+        "callback_url": callback_url,
+        "created_at": now(),
+    }
+    try:
+        with db.write() as conn:
+            if conn.execute(
+                select(clients.c.id).where(clients.c.user_id == user_id, clients.c.name == name)
+            ).first():
+                raise DuplicateClient(name)
+            new_id = conn.execute(insert(clients).values(**values)).inserted_primary_key[0]
+            default_ids = select(apis.c.id).where(
+                apis.c.tenant_id == tenant_id, apis.c.is_default.is_(True)
+            )
+            api_ids = [r.id for r in conn.execute(default_ids)]
+            if api_ids:
+                conn.execute(
+                    insert(subscriptions),
+                    [
+                        {"client_id": new_id, "api_id": a, "tier": tier, "created_at": now()}
+                        for a in api_ids
+                    ],
+                )
+    except IntegrityError:
+        # Two requests raced past the SELECT above; the unique constraint decided.
+        raise DuplicateClient(name) from None
+    return Client(id=new_id, **values)
+
+
+def list_clients(db: Database, user_id: int) -> list[Client]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(clients).where(clients.c.user_id == user_id).order_by(clients.c.id)
+        )
+        return [_client(r) for r in rows]
+
+
+def get_client(db: Database, user_id: int, name: str) -> Client | None:
+    with db.read() as conn:
+        row = conn.execute(
+            select(clients).where(clients.c.user_id == user_id, clients.c.name == name)
+        ).first()
+    return _client(row) if row else None
+
+
+def get_client_by_key(db: Database, tenant_id: int, consumer_key: str) -> Client | None:
+    with db.read() as conn:
+        row = conn.execute(
+            select(clients).where(
+                clients.c.consumer_key == consumer_key, clients.c.tenant_id == tenant_id
+            )
+        ).first()
+    return _client(row) if row else None
+
+
+def _lock_client(conn: Connection, client_id: int) -> bool:
+    row = conn.execute(
+        select(clients.c.id).where(clients.c.id == client_id).with_for_update()
+    ).first()
+    return row is not None
+
+
+def delete_client(db: Database, client_id: int) -> bool:
+    """Delete the client with its subscriptions and tokens (they stop working at once)."""
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return False
+        conn.execute(delete(tokens).where(tokens.c.client_id == client_id))
+        conn.execute(delete(subscriptions).where(subscriptions.c.client_id == client_id))
+        conn.execute(delete(clients).where(clients.c.id == client_id))
+    return True
+
+
+def list_subscriptions(db: Database, client_id: int) -> list[Subscription]:
+    query = (
+        select(apis, subscriptions.c.tier.label("sub_tier"))
+        .join(subscriptions, subscriptions.c.api_id == apis.c.id)
+        .where(subscriptions.c.client_id == client_id)
+        .order_by(apis.c.id)
+    )
+    with db.read() as conn:
+        return [Subscription(api=_api(r), tier=r.sub_tier) for r in conn.execute(query)]
+
+
+def _insert_ignoring_duplicates(conn: Connection, rows: list[dict]) -> None:
+    dialect = conn.dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(subscriptions)
+    conn.execute(stmt.on_conflict_do_nothing(), rows)
+
+
+def subscribe(db: Database, client_id: int, api_list: list[Api], tier: str) -> list[Subscription]:
+    """Subscribe to each API (already subscribed ones are kept as they are)."""
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            raise ClientGone()
+        if api_list:
+            _insert_ignoring_duplicates(
+                conn,
+                [
+                    {"client_id": client_id, "api_id": a.id, "tier": tier, "created_at": now()}
+                    for a in api_list
+                ],
+            )
+    return [Subscription(api=a, tier=tier) for a in api_list]
+
+
+def unsubscribe(db: Database, client_id: int, api_list: list[Api]) -> list[Subscription]:
+    """Remove the subscriptions to these APIs; returns those that existed."""
+    ids = [a.id for a in api_list]
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            raise ClientGone()
+        existing = conn.execute(
+            select(subscriptions.c.api_id, subscriptions.c.tier).where(
+                subscriptions.c.client_id == client_id, subscriptions.c.api_id.in_(ids)
+            )
+        ).all()
+        conn.execute(
+            delete(subscriptions).where(
+                subscriptions.c.client_id == client_id, subscriptions.c.api_id.in_(ids)
+            )
+        )
+    tiers = {r.api_id: r.tier for r in existing}
+    return [Subscription(api=a, tier=tiers[a.id]) for a in api_list if a.id in tiers]

@@ -1,0 +1,90 @@
+"""The pooled engine and the two ways to use it: short reads and short write transactions.
+
+On SQLite every connection uses WAL, synchronous=NORMAL, a busy timeout and foreign keys, and
+write transactions start with BEGIN IMMEDIATE so that two processes never deadlock upgrading a
+read lock. On PostgreSQL reads run in autocommit (one round trip each) and writes in ordinary
+READ COMMITTED transactions whose conditional UPDATEs do the serialising.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+_WRITE = "agave_write"
+
+
+def _sqlite_engine(url: str, echo: bool) -> Engine:
+    path = make_url(url).database
+    if path and path != ":memory:":
+        from pathlib import Path
+
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, pool_size=8, max_overflow=16)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We emit BEGIN ourselves (below); pysqlite's implicit BEGIN would be DEFERRED.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgres_engine(url: str, echo: bool) -> Engine:
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=False)
+
+
+class Database:
+    """One engine per process; every query of the server goes through ``read()`` or ``write()``."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite:")
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(url, echo)
+            self._reader = self.engine
+        else:
+            self.engine = _postgres_engine(url, echo)
+            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for a few SELECTs; nothing it does is committed."""
+        with self._reader.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    def connect_for_write(self) -> Connection:
+        """A connection whose transaction the caller begins and ends (see oauth.unit)."""
+        return self._writer.connect()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def now() -> int:
+    """The current time in the schema's unit (Unix seconds)."""
+    return int(time.time())

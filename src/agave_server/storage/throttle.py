@@ -1,0 +1,72 @@
+"""Failed-login counters in the database, so every server process sees the same counts.
+
+One row per key (an account, a source address or a consumer key) holds the start of the
+current window and the failures in it. A key is blocked while its count is at the limit and
+its window has not ended.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..models import login_failures
+from .database import Database, now
+
+
+def retry_after(db: Database, limits: dict[str, int], window: int) -> int | None:
+    """Seconds until the most-blocked of these keys may try again, or None if none is blocked."""
+    t = now()
+    with db.read() as conn:
+        rows = conn.execute(
+            select(login_failures).where(login_failures.c.key.in_(list(limits)))
+        ).all()
+    waits = [
+        r.window_start + window - t
+        for r in rows
+        if r.failures >= limits[r.key] and r.window_start + window > t
+    ]
+    return max(waits) if waits else None
+
+
+def record_failure(db: Database, keys: list[str], window: int) -> None:
+    """Count one failure for each key, starting a new window where the old one has ended."""
+    t = now()
+    expired = login_failures.c.window_start <= t - window
+    for key in keys:
+        with db.write() as conn:
+            updated = conn.execute(
+                update(login_failures)
+                .where(login_failures.c.key == key)
+                .values(
+                    failures=case((expired, 1), else_=login_failures.c.failures + 1),
+                    window_start=case((expired, t), else_=login_failures.c.window_start),
+                )
+            ).rowcount
+            if updated:
+                continue
+        try:
+            with db.write() as conn:
+                conn.execute(insert(login_failures).values(key=key, window_start=t, failures=1))
+        except IntegrityError:
+            # Another process inserted it first; count ours on top.
+            with db.write() as conn:
+                conn.execute(
+                    update(login_failures)
+                    .where(login_failures.c.key == key)
+                    .values(failures=login_failures.c.failures + 1)
+                )
+
+
+def clear(db: Database, key: str) -> None:
+    """Forget an account's failures after a successful login."""
+    with db.write() as conn:
+        conn.execute(delete(login_failures).where(login_failures.c.key == key))
+
+
+def purge(db: Database, window: int) -> int:
+    """Drop counters whose window ended (housekeeping)."""
+    with db.write() as conn:
+        return conn.execute(
+            delete(login_failures).where(login_failures.c.window_start <= now() - window)
+        ).rowcount

@@ -1,0 +1,88 @@
+"""Users of a tenant: accounts, password hashes and profiles."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..models import clients, subscriptions, tokens, users
+from .database import Database, now
+from .records import User
+
+
+class DuplicateUser(Exception):
+    """The tenant already has a user with this name."""
+
+
+def _user(row) -> User:
+    return User(**dict(row._mapping))
+
+
+def add_user(
+    db: Database,
+    tenant_id: int,
+    username: str,
+    password_hash: str,
+    is_admin: bool = False,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    values = {
+        "tenant_id": tenant_id,
+        "username": username,
+        "password_hash": password_hash,
+        "is_admin": is_admin,
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "created_at": now(),
+    }
+    try:
+        with db.write() as conn:
+            new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+    except IntegrityError:
+        raise DuplicateUser(username) from None
+    return User(id=new_id, **values)
+
+
+def get_user(db: Database, tenant_id: int, username: str) -> User | None:
+    with db.read() as conn:
+        row = conn.execute(
+            select(users).where(users.c.tenant_id == tenant_id, users.c.username == username)
+        ).first()
+    return _user(row) if row else None
+
+
+def get_user_by_id(db: Database, user_id: int) -> User | None:
+    with db.read() as conn:
+        row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def list_users(db: Database, tenant_id: int | None = None) -> list[User]:
+    query = select(users).order_by(users.c.tenant_id, users.c.username)
+    if tenant_id is not None:
+        query = query.where(users.c.tenant_id == tenant_id)
+    with db.read() as conn:
+        return [_user(r) for r in conn.execute(query)]
+
+
+def set_password(db: Database, user_id: int, password_hash: str) -> None:
+    with db.write() as conn:
+        conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def remove_user(db: Database, user_id: int) -> int:
+    """Delete a user with their clients and tokens; returns how many tokens were removed."""
+    with db.write() as conn:
+        own_clients = select(clients.c.id).where(clients.c.user_id == user_id)
+        removed = conn.execute(
+            delete(tokens).where(
+                (tokens.c.user_id == user_id) | tokens.c.client_id.in_(own_clients)
+            )
+        ).rowcount
+        conn.execute(delete(subscriptions).where(subscriptions.c.client_id.in_(own_clients)))
+        conn.execute(delete(clients).where(clients.c.user_id == user_id))
+        conn.execute(delete(users).where(users.c.id == user_id))
+    return removed
