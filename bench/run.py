@@ -36,6 +36,9 @@ from bench.peer import Peer  # noqa: E402
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 NOTES = ROOT / "bench" / "NOTES.md"
 PEER_WARMUP_REQUESTS = 8
+STARTUP_CLIENTS = 100
+PHASES = ("bare", "health", "client_credentials", "password", "refresh_token", "me",
+          "client_create", "lists", "startup")
 
 
 @dataclass
@@ -49,6 +52,10 @@ class Settings:
     hash_seconds: float
     startup_repeats: int
     peer: bool
+    only: frozenset[str] | None = None
+
+    def wants(self, phase: str) -> bool:
+        return self.only is None or phase in self.only
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -64,6 +71,7 @@ class Settings:
             hash_seconds=1.0 if smoke else 5.0,
             startup_repeats=1 if smoke else 7,
             peer=not (smoke or args.no_peer),
+            only=frozenset(args.only) if args.only else None,
         )
 
 
@@ -162,6 +170,8 @@ class Bench:
             ("refresh_token", None),
             ("me", None),
         ):
+            if not self.s.wants(key):
+                continue
             if o is not None:
                 self.attempt(f"ours/{key}", lambda k=key, f=form: self._ours_token(k, f))
             if p is not None:
@@ -262,17 +272,19 @@ class Bench:
             single = self.load("ours", f"{key}@c1", load, concurrency=1,
                                duration=self.s.latency_duration, warmup=0.5)
             self.results.setdefault("list_latency", {})[str(count)] = asdict(single)
-            if count == self.s.list_counts[0]:
-                self._cli_startup(username, password, count)
 
-    def _cli_startup(self, username: str, password: str, count: int) -> None:
+    def cli_startup(self) -> None:
+        """``agave clients list --json`` vs agavepy 0.9.5 vs curl, for a user with 100 clients."""
         o = self.ours
         assert o is not None
+        username, password = "cliuser", "bench-pw-" + secrets.token_hex(8)
+        o.add_user(username, password)
+        seed.clients(o, username, password, STARTUP_CLIENTS)
         legacy = self.attempt("agavepy 0.9.5 virtualenv", _legacy_python)
         names = seed.client_names(o, username, password, limit=3)
         res = startup.measure(o.url, username, password, names, repeats=self.s.startup_repeats,
                               legacy_python=legacy, workdir=self.workdir)
-        res["clients"] = count
+        res["clients"] = STARTUP_CLIENTS
         for problem in res.pop("problems"):
             self.note(problem)
         self.results["startup"] = res
@@ -299,30 +311,39 @@ class Bench:
             self.results["machine"]["load average at end (1/5/15 min)"] = _loadavg()
 
     def _run(self, peers_dir: Path | None) -> dict:
-        self.attempt("bare Starlette endpoint", self.bare)
+        if self.s.wants("bare"):
+            self.attempt("bare Starlette endpoint", self.bare)
         with contextlib.ExitStack() as stack:
             self.ours = self.attempt("starting our server", lambda: self._start_ours(stack))
             if self.s.peer and peers_dir is not None:
-                peer = Peer(peers_dir, self.s.workers)
-                stack.callback(peer.stop)
-                self.attempt("peer setup", peer.setup)
-                if peer.client_id:
-                    self.attempt("peer start", peer.start)
-                    if peer.proc is not None and peer.proc.poll() is None:
-                        self.peer = peer
+                self._start_peer(stack, peers_dir)
             elif self.s.peer:
                 self.note("peer skipped: no shared/peers folder next to the repository")
             if self.ours is not None:
                 url = f"{self.ours.url}/health"
-                self.attempt("ours/health", lambda: self.record(
-                    "ours", "health", self.load("ours", "health", Load(url))))
+                if self.s.wants("health"):
+                    self.attempt("ours/health", lambda: self.record(
+                        "ours", "health", self.load("ours", "health", Load(url))))
                 self.attempt("argon2 limit", self.hash_limit)
             self.token_scenarios()
             if self.ours is not None:
-                self.attempt("ours/client_create", self.client_create)
-                self.attempt("clients list", self.clients_lists)
+                if self.s.wants("client_create"):
+                    self.attempt("ours/client_create", self.client_create)
+                if self.s.wants("lists"):
+                    self.attempt("clients list", self.clients_lists)
+                if self.s.wants("startup"):
+                    self.attempt("CLI start-up", self.cli_startup)
             self.attempt("memory", self.memory)
         return self.results
+
+    def _start_peer(self, stack: contextlib.ExitStack, peers_dir: Path) -> None:
+        peer = Peer(peers_dir, self.s.workers)
+        stack.callback(peer.stop)
+        self.attempt("peer setup", peer.setup)
+        if peer.client_id:
+            self.attempt("peer start", peer.start)
+            if peer.proc is not None and peer.proc.poll() is None:
+                self.peer = peer
 
 
 def split_bodies(path: Path, first: int) -> tuple[Path, Path]:
@@ -359,7 +380,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--list-counts", type=lambda s: [int(x) for x in s.split(",")],
                    help="clients held by the listing users, e.g. 100,10000,100000")
+    p.add_argument("--only", type=lambda s: s.split(","), metavar="PHASE,...",
+                   help="run only these phases (for profiling): " + ",".join(PHASES))
     args = p.parse_args(argv)
+    if args.only and not set(args.only) <= set(PHASES):
+        p.error(f"--only: unknown phase(s) {sorted(set(args.only) - set(PHASES))}; "
+                f"choose from {', '.join(PHASES)}")
     if not 1 <= args.concurrency <= 1024:
         p.error("--concurrency must be 1..1024")
     if args.duration is not None and not 0 < args.duration <= 600:
