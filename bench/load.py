@@ -64,6 +64,7 @@ class Result:
     bodies_left: int | None = None
     first_error: str | None = None
     load_average: float | None = None  # 1-min load average just before the run (others' work)
+    server_cpu_ms: float | None = None  # the server's CPU time per request (all its processes)
 
     @property
     def error_count(self) -> int:

@@ -88,9 +88,15 @@ class Peer:
             env=self.env, check=True, capture_output=True, timeout=600,
         )
 
+    def master_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     def worker_rss(self):
-        pid = int(self.pid_file.read_text().strip())
-        return worker_rss(pid, "gunicorn")
+        pid = self.master_pid()
+        return worker_rss(pid, "gunicorn") if pid else []
 
     def __enter__(self) -> Peer:
         self.start()

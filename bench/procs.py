@@ -141,3 +141,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (all its threads), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU used so far by a server: its root process and every worker below it.
+
+    Robust to other programs sharing the machine, unlike throughput: the report
+    gives CPU per request beside req/s for that reason.
+    """
+    return cpu_seconds(root_pid) + sum(cpu_seconds(p) for p in descendants(root_pid))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.targets import check_all, efficiency
+from bench.targets import check_all, cpu_efficiency, efficiency
 
 SCENARIOS = {
     "bare_starlette": "bare Starlette + uvicorn `/health` (reference)",
@@ -47,6 +47,12 @@ def _errors(run: dict | None) -> str:
     return "0" if n == 0 else f"**{n}** {run['errors']}"
 
 
+def _cpu(run: dict | None) -> str:
+    if not run or run.get("server_cpu_ms") is None:
+        return "—"
+    return _num(run["server_cpu_ms"], 2)
+
+
 def _loads(*runs: dict | None) -> str:
     """The 1-min load average before each run (ours / peer): other work on the machine."""
     values = [_num(r.get("load_average")) for r in runs if r and r.get("load_average") is not None]
@@ -62,8 +68,9 @@ def _scenario_rows(results: dict) -> list[str]:
     keys += sorted((k for k in ours if k.startswith("list_")), key=lambda k: int(k[5:]))
     rows = [
         "| scenario | ours req/s | ours p50 / p99 / max ms | ours errors | efficiency "
-        "| peer req/s | peer p50 / p99 / max ms | peer errors | ours ÷ peer | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ours CPU ms/req (efficiency) | peer req/s | peer p50 / p99 / max ms | peer errors "
+        "| peer CPU ms/req | ours ÷ peer | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key in keys:
         mine = bare.get("health") if key == "bare_starlette" else ours.get(key)
@@ -74,11 +81,15 @@ def _scenario_rows(results: dict) -> list[str]:
         elif key != "bare_starlette":
             eff = efficiency(results, key)
         ratio = mine["rps"] / theirs["rps"] if mine and theirs and theirs["rps"] else None
+        cpu = _cpu(mine)
+        cpu_eff = None if key == "bare_starlette" else cpu_efficiency(results, key)
+        if cpu_eff is not None:
+            cpu += f" ({cpu_eff:.3f})"
         rows.append(
             f"| {scenario_title(key)} | {_num(mine and mine['rps'])} | {_lat(mine)} "
-            f"| {_errors(mine)} | {_num(eff, 3)} | {_num(theirs and theirs['rps'])} "
-            f"| {_lat(theirs)} | {_errors(theirs)} | {_num(ratio)}{'×' if ratio else ''} "
-            f"| {_loads(mine, theirs)} |"
+            f"| {_errors(mine)} | {_num(eff, 3)} | {cpu} | {_num(theirs and theirs['rps'])} "
+            f"| {_lat(theirs)} | {_errors(theirs)} | {_cpu(theirs)} "
+            f"| {_num(ratio)}{'×' if ratio else ''} | {_loads(mine, theirs)} |"
         )
     return rows
 
@@ -187,7 +198,11 @@ def render(results: dict, notes: str = "") -> str:
         "Throughput (req/s) and latency (ms, nearest rank) from `shared/peers/loadgen.py`; "
         "efficiency = scenario req/s ÷ our bare `/health` req/s in this run (same server, "
         "same workers). The peer has no clients API, so those rows are ours alone. "
-        "Load avg: the machine's 1-minute load average just before the run (ours / peer); "
+        "CPU ms/req: CPU time of all the server's processes during the run ÷ requests "
+        "(in brackets: our `/health`'s CPU per request ÷ this one's, an efficiency that "
+        "other programs on the machine cannot skew; with PostgreSQL, its backends are not "
+        "counted). Load avg: the machine's 1-minute load average just before the run "
+        "(ours / peer); "
         f"with {m.get('nproc', '?')} cores, anything above that means other programs "
         "shared the CPU during the run.",
         "",

@@ -32,6 +32,7 @@ from bench.bare import BareServer  # noqa: E402
 from bench.load import REQUEST_TIMEOUT_S, Load, LoadGenerator, Result, find_peers_dir  # noqa: E402
 from bench.ours import OurServer  # noqa: E402
 from bench.peer import Peer  # noqa: E402
+from bench.procs import tree_cpu_seconds  # noqa: E402
 
 DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 NOTES = ROOT / "bench" / "NOTES.md"
@@ -97,6 +98,7 @@ class Bench:
         }
         self.ours: OurServer | None = None
         self.peer: Peer | None = None
+        self.bare_server: BareServer | None = None
 
     # -- helpers -----------------------------------------------------------
     def note(self, problem: str) -> None:
@@ -135,13 +137,27 @@ class Bench:
                 print(f"[bench] {side}/{key} warm-up errors: {wres.errors} {wres.first_error}",
                       file=sys.stderr, flush=True)
         load_average = os.getloadavg()[0]
+        root = self._root_pid(side)
+        cpu0 = tree_cpu_seconds(root) if root else None
         res = self.gen.run(f"{side}/{key}", load, concurrency=c,
                            duration=duration or self.s.duration)
         res.load_average = load_average
+        if cpu0 is not None and res.requests:
+            res.server_cpu_ms = (tree_cpu_seconds(root) - cpu0) * 1000 / res.requests
         print(f"[bench] {side:5} {key:20} {res.rps:10.1f} req/s  p50 {res.p50} p99 {res.p99} "
               f"max {res.max} ms  errors {res.errors or 0}"
               + (f" first: {res.first_error[:200]}" if res.first_error else ""), flush=True)
         return res
+
+    def _root_pid(self, side: str) -> int | None:
+        """The pid at the top of the server measured on ``side`` (for its CPU time)."""
+        if side == "ours" and self.ours is not None and self.ours.process.proc is not None:
+            return self.ours.process.proc.pid
+        if side == "peer" and self.peer is not None:
+            return self.peer.master_pid()
+        if side == "bare" and self.bare_server is not None and self.bare_server.proc is not None:
+            return self.bare_server.proc.pid
+        return None
 
     def record(self, side: str, key: str, res: Result) -> None:
         self.results["runs"][side][key] = asdict(res)
@@ -149,6 +165,7 @@ class Bench:
     # -- phases ------------------------------------------------------------
     def bare(self) -> None:
         with BareServer(self.s.workers, self.workdir / "bare.log") as srv:
+            self.bare_server = srv
             self.record("bare", "health", self.load("bare", "health", Load(f"{srv.url}/health")))
             self.results.setdefault("rss", {})["bare"] = [asdict(w) for w in srv.worker_rss()]
 
@@ -332,7 +349,8 @@ class Bench:
                 if self.s.wants("health"):
                     self.attempt("ours/health", lambda: self.record(
                         "ours", "health", self.load("ours", "health", Load(url))))
-                self.attempt("argon2 limit", self.hash_limit)
+                if any(self.s.wants(x) for x in ("password", "client_create", "lists")):
+                    self.attempt("argon2 limit", self.hash_limit)
             self.token_scenarios()
             if self.ours is not None:
                 if self.s.wants("client_create"):

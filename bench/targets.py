@@ -33,6 +33,16 @@ def efficiency(results: dict, key: str) -> float | None:
     return value / base
 
 
+def cpu_efficiency(results: dict, key: str) -> float | None:
+    """Our bare ``/health`` CPU per request over the scenario's: efficiency that other
+    programs competing for the cores cannot skew (they change req/s, not CPU per request)."""
+    runs = results["runs"].get("ours", {})
+    base, run = runs.get("health"), runs.get(key)
+    if not base or not run or not base.get("server_cpu_ms") or not run.get("server_cpu_ms"):
+        return None
+    return base["server_cpu_ms"] / run["server_cpu_ms"]
+
+
 def _verdict(ok: bool | None) -> str:
     return NOT_MEASURED if ok is None else (MET if ok else MISSED)
 
@@ -45,8 +55,11 @@ def _efficiency_checks(results: dict) -> list[Check]:
         ("client_credentials", "`client_credentials` grant", 0.3, 100),
     ):
         eff = efficiency(results, key)
-        out.append(Check(f"{title}: efficiency ≥ {floor}",
-                         "—" if eff is None else f"{eff:.3f}",
+        cpu = cpu_efficiency(results, key)
+        measured = "—" if eff is None else f"{eff:.3f}"
+        if cpu is not None:
+            measured += f" (by CPU per request: {cpu:.3f})"
+        out.append(Check(f"{title}: efficiency ≥ {floor}", measured,
                          _verdict(None if eff is None else eff >= floor)))
         ours, peer = _rps(results, "ours", key), _rps(results, "peer", key)
         ratio = ours / peer if ours is not None and peer else None
