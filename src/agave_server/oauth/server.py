@@ -11,7 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidRequestError,
+    UnsupportedGrantTypeError,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 
 from ..basic_auth import MalformedCredentials, parse_basic
@@ -25,7 +29,7 @@ from ..storage import tokens as token_store
 from ..storage.records import Tenant
 from .errors import TooManyAttemptsError
 from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
-from .models import OAuthClient
+from .models import GRANT_TYPES, OAuthClient
 from .revocation import Revocation
 from .unit import Unit
 
@@ -167,10 +171,18 @@ class AgaveAuthorizationServer(AuthorizationServer):
     def token_response(self, request: AgaveOAuth2Request) -> Triple:
         """Run the token endpoint; commit the request's transaction only on success."""
         try:
-            if not request.form.get("grant_type"):
+            grant_type = request.form.get("grant_type")
+            if not grant_type:
                 return self.handle_error_response(
                     request, InvalidRequestError("Missing 'grant_type' in request.")
                 )
+            if grant_type not in GRANT_TYPES:
+                error = UnsupportedGrantTypeError(grant_type[:40])
+                error.description = (
+                    f"grant_type {grant_type[:40]!r} is not supported: use one of "
+                    + ", ".join(sorted(GRANT_TYPES))
+                )
+                return self.handle_error_response(request, error)
             status, body, headers = self.create_token_response(request)
             if status == 200:
                 request.unit.commit()

@@ -28,10 +28,10 @@ class NewClient:
 
 def create(db: Database, tenant: Tenant, owner: User, params: Mapping[str, str]) -> NewClient:
     """Create a client from ``clientName`` (agavepy: ``name``), description, tier, callbackUrl."""
-    field = "clientName" if params.get("clientName") not in (None, "") else "name"
-    name = validation.client_name(
-        params.get(field), "clientName" if field == "clientName" else "name"
-    )
+    if params.get("clientName") in (None, "") and params.get("name") not in (None, ""):
+        name = validation.client_name(params["name"], "name")
+    else:
+        name = validation.client_name(params.get("clientName"), "clientName")
     description = validation.text(
         params.get("description"), "description", validation.MAX_DESCRIPTION
     )
