@@ -6,11 +6,16 @@ hands them to every uvicorn worker process. Nothing here runs migrations.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import random
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +30,8 @@ from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
 from .services.throttle import LoginThrottle
 from .storage import Database
+from .storage import throttle as throttle_store
+from .storage import tokens as token_store
 from .storage.tenants import TenantDirectory
 
 log = logging.getLogger("agave_server")
@@ -96,6 +103,40 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _purge_periodically(db: Database, settings: Settings) -> None:
+    """Delete dead tokens now and then, so the table stays proportional to live tokens.
+
+    Every process runs this; the DELETEs are idempotent, and the random spread keeps the
+    processes from purging at the same moment.
+    """
+    while True:
+        await asyncio.sleep(settings.purge_interval * random.uniform(0.5, 1.5))
+        try:
+            counts = await run_in_threadpool(token_store.purge, db)
+            await run_in_threadpool(throttle_store.purge, db, settings.login_window)
+            log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
+        except Exception:
+            log.exception("periodic purge failed; will retry")
+
+
+def _lifespan(db: Database, settings: Settings):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.purge_interval:
+            task = asyncio.create_task(_purge_periodically(db, settings))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            db.dispose()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
@@ -108,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan(db, settings),
     )
     app.state.agave = AppState(
         settings=settings,

@@ -65,6 +65,7 @@ class Settings:
     login_max_failures_per_address: int = 200
     login_window: int = 300
     tenant_cache_seconds: int = 5
+    purge_interval: int = 3600
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,6 +97,7 @@ class Settings:
             ),
             login_window=_int_env(env, "LOGIN_WINDOW", 300, 1),
             tenant_cache_seconds=_int_env(env, "TENANT_CACHE_SECONDS", 5, 0),
+            purge_interval=_int_env(env, "PURGE_INTERVAL", 3600, 0),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -110,6 +112,7 @@ class Settings:
             ENV_PREFIX + "LOGIN_MAX_FAILURES_PER_ADDRESS": str(self.login_max_failures_per_address),
             ENV_PREFIX + "LOGIN_WINDOW": str(self.login_window),
             ENV_PREFIX + "TENANT_CACHE_SECONDS": str(self.tenant_cache_seconds),
+            ENV_PREFIX + "PURGE_INTERVAL": str(self.purge_interval),
         }
         if self.redis_url:
             out[ENV_PREFIX + "REDIS"] = self.redis_url

@@ -26,13 +26,19 @@ class LoginThrottle:
             limits[f"addr:{address}"] = self._per_address
         return limits
 
-    def check(self, account_key: str, address: str | None, what: str) -> None:
-        """Raise 429 when the account or the address has used up its failures."""
-        wait = store.retry_after(self._db, self._limits(account_key, address), self._window)
+    def check(self, account_key: str, address: str | None, what: str) -> bool:
+        """Raise 429 when the account or the address has used up its failures.
+
+        Returns whether the account has failures on record (so a success knows to clear them).
+        """
+        wait, recorded = store.failure_state(
+            self._db, self._limits(account_key, address), self._window
+        )
         if wait is not None:
             raise TooManyRequests(
                 f"Too many failed {what} attempts; try again in {max(1, wait)} seconds.", wait
             )
+        return account_key in recorded
 
     def failed(self, account_key: str, address: str | None) -> None:
         store.record_failure(self._db, list(self._limits(account_key, address)), self._window)
