@@ -39,7 +39,7 @@ class BareServer:
 
     def worker_rss(self):
         assert self.proc is not None
-        return worker_rss(self.proc.pid, "multiprocessing")
+        return worker_rss(self.proc.pid, "spawn_main")
 
     def __enter__(self) -> BareServer:
         self.start()

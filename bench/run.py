@@ -406,6 +406,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--list-counts", type=lambda s: [int(x) for x in s.split(",")],
                    help="clients held by the listing users, e.g. 100,10000,100000")
+    p.add_argument("--keep-workdir", action="store_true",
+                   help="keep the temporary folder (databases, server logs) for a post-mortem")
     p.add_argument("--only", type=lambda s: s.split(","), metavar="PHASE,...",
                    help="run only these phases (for profiling): " + ",".join(PHASES))
     args = p.parse_args(argv)
@@ -434,7 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = Bench(settings, workdir, loadgen).run(peers_dir)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep_workdir:
+            print(f"[bench] kept {workdir} (server logs: */server.log)", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     report.write(results, args.out, NOTES)
     print(f"[bench] wrote {args.out} and {args.out.with_suffix('.json')}", flush=True)
     errors = sum(sum(r["errors"].values()) for runs in results["runs"].values()
