@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import __version__
+from . import __version__, access_log
 from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.middleware import BodyLimit, LenientPaths
@@ -157,6 +157,7 @@ def _lifespan(db: Database, settings: Settings):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
+    access_log.install()
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
     app = FastAPI(
