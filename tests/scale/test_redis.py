@@ -126,4 +126,9 @@ def test_unreachable_redis_answers_503(tmp_path: Path):
             body = r.json()
             assert body["status"] == "error" and "Redis" in body["message"]
             assert r.headers["retry-after"] == "1"
+            # The token endpoint checks the client's counter too: 503, not a 500 or a token.
+            r = c.post(
+                "/token", auth=("somekey", "somesecret"), data={"grant_type": "client_credentials"}
+            )
+            assert r.status_code == 503, r.text
             assert c.get("/health").status_code == 200
