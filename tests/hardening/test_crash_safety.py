@@ -117,7 +117,12 @@ def test_kill_9_under_load_loses_nothing(make_server, capsys) -> None:
     ] + [threading.Thread(target=_rotate, args=(srv, ch, ledger)) for ch in ledger.chains]
     for t in threads:
         t.start()
-    time.sleep(2.0)
+    # Kill once real work has been acknowledged (the machine may be slow), mid-flight.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        len(ledger.created) >= 10 and sum(c.rotations for c in ledger.chains) >= 2 * REFRESHERS
+    ):
+        time.sleep(0.05)
     srv.kill()
     ledger.stop.set()
     for t in threads:
