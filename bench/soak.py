@@ -163,7 +163,8 @@ async def one_round(http: httpx.AsyncClient, user: tuple[str, str], tally: Tally
 
 
 async def worker(base_url: str, user: tuple[str, str], deadline: float, tally: Tally) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+    # Generous: 64 clients queue behind argon2 (by design slow) on a busy machine.
+    async with httpx.AsyncClient(base_url=base_url, timeout=300) as http:
         while time.monotonic() < deadline:
             await one_round(http, user, tally)
 
