@@ -237,7 +237,7 @@ def test_client_names_outside_the_pattern_are_400(http: httpx.Client, user, name
         res = http.post("/clients/v2", auth=user.auth, **kw)
         assert_clear_error(res, 400, r"clientName|name")
         if name:
-            assert re.search(r"A-Za-z0-9|A-Z a-z 0-9", error_message(res)), "states the rule"
+            assert re.search(r"A-Za-z0-9|A-Z a-z 0-9|NUL", error_message(res)), "states the rule"
 
 
 def test_the_longest_allowed_name_works(http: httpx.Client, user) -> None:
@@ -384,6 +384,31 @@ def test_unknown_grant_and_missing_fields(http: httpx.Client, user, token_client
     assert re.search("username|password", res.json()["error_description"])
     res = http.post("/token", auth=client.auth, data={"grant_type": "refresh_token"})
     assert res.status_code == 400 and "refresh_token" in res.json()["error_description"]
+
+
+NUL_FIELDS = {
+    "password grant username": {"grant_type": "password", "username": "a\x00b", "password": "x"},
+    "password grant password": {"grant_type": "password", "username": "a", "password": "x\x00"},
+    "admin_password target": {
+        "grant_type": "admin_password",
+        "username": "a",
+        "password": "x",
+        "token_username": "\x00",
+    },
+    "refresh token": {"grant_type": "refresh_token", "refresh_token": "\x00abc"},
+    "field name": {"grant_type": "password", "user\x00name": "a"},
+}
+
+
+@pytest.mark.parametrize("fields", NUL_FIELDS.values(), ids=NUL_FIELDS.keys())
+def test_nul_in_token_fields_is_400(http: httpx.Client, token_client, fields) -> None:
+    """PostgreSQL cannot store or even compare a NUL: it must never reach a query."""
+    for kw in ({"data": fields}, {"json": fields}):
+        res = http.post("/token", auth=token_client.auth, **kw)
+        assert res.status_code == 400, res.text
+        assert res.json()["error"] in ("invalid_request", "invalid_grant")
+    res = http.post("/revoke", auth=token_client.auth, data={"token": "abc\x00"})
+    assert res.status_code in (200, 400), res.text
 
 
 def test_nothing_broke_the_user(http: httpx.Client, user) -> None:
