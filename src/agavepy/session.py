@@ -204,7 +204,8 @@ class SessionStore:
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                os.fchmod(fh.fileno(), 0o600)
+                if hasattr(os, "fchmod"):  # POSIX; mkstemp already made it 0600
+                    os.fchmod(fh.fileno(), 0o600)
                 json.dump(data, fh, **dump_kw)
                 fh.flush()
                 os.fsync(fh.fileno())
