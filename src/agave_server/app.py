@@ -6,11 +6,16 @@ hands them to every uvicorn worker process. Nothing here runs migrations.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import random
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +29,9 @@ from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
 from .services.throttle import LoginThrottle
-from .storage import Database
+from .storage import Database, housekeeping
+from .storage import throttle as throttle_store
+from .storage import tokens as token_store
 from .storage.tenants import TenantDirectory
 
 log = logging.getLogger("agave_server")
@@ -34,6 +41,28 @@ DESCRIPTION = (
     "speaking the Agave v2 wire contract. Paths are matched leniently (a trailing slash is "
     "optional and repeated slashes are folded)."
 )
+
+
+def _leaf_routes(routes: list) -> Iterator:
+    """Routes with a path and methods, looking inside included routers."""
+    for route in routes:
+        if getattr(route, "path_regex", None) is not None and getattr(route, "methods", None):
+            yield route
+        inner = getattr(route, "routes", None) or getattr(
+            getattr(route, "original_router", None), "routes", None
+        )
+        if inner:
+            yield from _leaf_routes(inner)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers on this path (Starlette's 405 names only one route's)."""
+    path = request.scope["path"]
+    allowed: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        if route.path_regex.match(path):
+            allowed |= set(route.methods)
+    return sorted(allowed)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -46,7 +75,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             message = f"No such resource: {request.method} {request.url.path[:200]}"
         elif exc.status_code == 405:
-            message = f"Method {request.method} is not allowed on {request.url.path[:200]}."
+            allowed = _allowed_methods(request)
+            message = (
+                f"Method {request.method} is not allowed on {request.url.path[:200]}; "
+                f"use {', '.join(allowed)}."
+            )
+            return error_envelope(405, message, {"Allow": ", ".join(allowed)})
         else:
             message = str(exc.detail)
         return error_envelope(exc.status_code, message, getattr(exc, "headers", None))
@@ -62,6 +96,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_envelope(500, "Internal server error; the server log has the details.")
+
+
+def _install_redis_error_handler(app: FastAPI) -> None:
+    """Redis unreachable: 503 and retry, never a 500 and never a login let through unthrottled."""
+    from redis.exceptions import RedisError
+
+    @app.exception_handler(RedisError)
+    async def redis_unavailable(request: Request, exc: RedisError) -> Response:
+        log.warning("redis error on %s %s: %s", request.method, request.url.path, exc)
+        return error_envelope(
+            503, "The rate-limit store (Redis) is unavailable; retry in a moment.",
+            {"Retry-After": "1"},
+        )
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -96,6 +143,44 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _purge_periodically(db: Database, settings: Settings) -> None:
+    """Delete dead tokens now and then, so the table stays proportional to live tokens.
+
+    Every process wakes up now and then (randomly spread), but only the one that claims the
+    round in the database purges: once per interval for the whole deployment.
+    """
+    while True:
+        await asyncio.sleep(min(settings.purge_interval, 60) * random.uniform(0.5, 1.5))
+        try:
+            if not await run_in_threadpool(
+                housekeeping.claim, db, housekeeping.PURGE, settings.purge_interval
+            ):
+                continue
+            counts = await run_in_threadpool(token_store.purge, db)
+            await run_in_threadpool(throttle_store.purge, db, settings.login_window)
+            log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
+        except Exception:
+            log.exception("periodic purge failed; will retry")
+
+
+def _lifespan(db: Database, settings: Settings):
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.purge_interval:
+            task = asyncio.create_task(_purge_periodically(db, settings))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            db.dispose()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
@@ -109,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan(db, settings),
     )
     app.state.agave = AppState(
         settings=settings,
@@ -120,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, tenants, clients, token, profiles):
         app.include_router(module.router)
     _install_error_handlers(app)
+    if settings.redis_url:
+        _install_redis_error_handler(app)
     _install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LenientPaths)

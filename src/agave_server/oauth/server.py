@@ -21,7 +21,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from ..basic_auth import MalformedCredentials, parse_basic
 from ..config import Settings
 from ..errors import TooManyRequests
-from ..security import digest_matches, new_secret
+from ..security import digest, digest_matches, new_family_id, new_secret
 from ..services.throttle import LoginThrottle, client_key
 from ..storage import Database
 from ..storage import clients as client_store
@@ -122,8 +122,6 @@ class AgaveAuthorizationServer(AuthorizationServer):
         return token
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
-        from ..security import digest, new_family_id
-
         parent = request.refresh_token
         user = request.user
         token_store.insert_pair(

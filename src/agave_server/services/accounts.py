@@ -73,12 +73,13 @@ def authenticate(
     The argon2 verification is slow on purpose: call this off the event loop.
     """
     key = user_key(tenant.id, username)
-    throttle.check(key, address, "login")
+    had_failures = throttle.check(key, address, "login")
     user = store.get_user(db, tenant.id, username) if len(password) <= MAX_PASSWORD else None
     if not verify_password(user.password_hash if user else None, password[:MAX_PASSWORD]):
         throttle.failed(key, address)
         return None
-    throttle.succeeded(key)
+    if had_failures:
+        throttle.succeeded(key)
     return user
 
 

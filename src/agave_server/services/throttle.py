@@ -1,8 +1,8 @@
 """Brute-force protection: too many failed logins for an account, address or client -> 429.
 
-The counts live in the database (``storage.throttle``), so every process enforces the same
-limits. A success clears the account's count (not the address's: one attacker's good login
-must not reset their budget for guessing other accounts).
+The counts live in the database, or in Redis when configured (``storage.counters``), so every
+process enforces the same limits. A success clears the account's count (not the address's: one
+attacker's good login must not reset their budget for guessing other accounts).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 from ..config import Settings
 from ..errors import TooManyRequests
 from ..storage import Database
-from ..storage import throttle as store
+from ..storage.counters import login_counters
 
 
 class LoginThrottle:
     def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
+        self._counters = login_counters(db, settings)
         self._window = settings.login_window
         self._per_account = settings.login_max_failures
         self._per_address = settings.login_max_failures_per_address
@@ -26,19 +26,25 @@ class LoginThrottle:
             limits[f"addr:{address}"] = self._per_address
         return limits
 
-    def check(self, account_key: str, address: str | None, what: str) -> None:
-        """Raise 429 when the account or the address has used up its failures."""
-        wait = store.retry_after(self._db, self._limits(account_key, address), self._window)
+    def check(self, account_key: str, address: str | None, what: str) -> bool:
+        """Raise 429 when the account or the address has used up its failures.
+
+        Returns whether the account has failures on record (so a success knows to clear them).
+        """
+        wait, recorded = self._counters.failure_state(
+            self._limits(account_key, address), self._window
+        )
         if wait is not None:
             raise TooManyRequests(
                 f"Too many failed {what} attempts; try again in {max(1, wait)} seconds.", wait
             )
+        return account_key in recorded
 
     def failed(self, account_key: str, address: str | None) -> None:
-        store.record_failure(self._db, list(self._limits(account_key, address)), self._window)
+        self._counters.record_failure(list(self._limits(account_key, address)), self._window)
 
     def succeeded(self, account_key: str) -> None:
-        store.clear(self._db, account_key)
+        self._counters.clear(account_key)
 
 
 def user_key(tenant_id: int, username: str) -> str:

@@ -14,8 +14,9 @@ from ..models import login_failures
 from .database import Database, now
 
 
-def retry_after(db: Database, limits: dict[str, int], window: int) -> int | None:
-    """Seconds until the most-blocked of these keys may try again, or None if none is blocked."""
+def failure_state(db: Database, limits: dict[str, int], window: int) -> tuple[int | None, set[str]]:
+    """Seconds until the most-blocked key may try again (None if none is blocked), and the keys
+    that have any failures recorded."""
     t = now()
     with db.read() as conn:
         rows = conn.execute(
@@ -26,7 +27,7 @@ def retry_after(db: Database, limits: dict[str, int], window: int) -> int | None
         for r in rows
         if r.failures >= limits[r.key] and r.window_start + window > t
     ]
-    return max(waits) if waits else None
+    return (max(waits) if waits else None), {r.key for r in rows}
 
 
 def record_failure(db: Database, keys: list[str], window: int) -> None:
