@@ -135,7 +135,7 @@ def measure(url: str, username: str, password: str, names: list[str], *, repeats
         if python is None:
             continue
         try:
-            imports[key] = importtime(str(python))
+            imports[key] = importtime(str(python), repeats=min(3, repeats))
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             problems.append(f"importtime, {key}: {e}")
     out["importtime_ms"] = imports
