@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import __version__
 from .config import ConfigError, Settings
@@ -28,7 +28,13 @@ class OperatorCommands(click.Group):
         except (ConfigError, AgaveError) as err:
             _fail(getattr(err, "message", str(err)))
         except OperationalError as err:
-            _fail(f"cannot use the database: {str(err.orig).strip().splitlines()[0]}")
+            reason = str(err.orig).strip().splitlines()[0]
+            if "no such table" in reason or "does not exist" in reason:
+                _fail(f"the database has no schema yet ({reason}): run `agave-server migrate`")
+            _fail(f"cannot use the database: {reason}")
+        except ProgrammingError as err:
+            reason = str(err.orig).strip().splitlines()[0]
+            _fail(f"the database has no schema yet ({reason}): run `agave-server migrate`")
         except SQLAlchemyError as err:
             _fail(f"database error: {str(err).strip().splitlines()[0]}")
 

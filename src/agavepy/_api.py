@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agavepy import _oauth
 from agavepy._transport import envelope_result
-from agavepy.errors import BadRequestError, NotFoundError, NoTokenError
+from agavepy.errors import BadRequestError, NetworkError, NotFoundError, NoTokenError
 from agavepy.models import Client, Subscription, Tenant, TokenPair
 from agavepy.tables import ClientList, SubscriptionList, TenantList
 
@@ -53,7 +53,12 @@ class TenantsAPI:
 
     def list(self, tenants_url: str | None = None) -> TenantList:
         url = tenants_url or self._ag.resolved_tenants_url()
-        response = self._ag.transport.request("GET", url)
+        try:
+            response = self._ag.transport.request("GET", url)
+        except NetworkError as exc:
+            exc.hint = ("start agave-server there, or give the tenants list's URL "
+                        "(tenants_url=... or AGAVE_TENANTS_API_BASEURL)")
+            raise
         result = envelope_result(response, f"listing tenants at {url}")
         return TenantList(Tenant.from_json(t) for t in (result or []) if isinstance(t, dict))
 

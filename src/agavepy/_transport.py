@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from agavepy import __version__
 from agavepy.errors import (
     AgaveError,
+    BadRequestError,
     NetworkError,
     PermissionDeniedError,
     RateLimitedError,
@@ -33,6 +34,17 @@ if TYPE_CHECKING:
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIES = 2
 RETRY_BACKOFF = 0.25
+
+
+def check_url(value: str, what: str) -> str:
+    """An http(s) URL with a host, or a BadRequestError naming ``what``."""
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in str(value):
+        raise BadRequestError(
+            f"invalid {what} {value!r}",
+            hint="give an http:// or https:// URL, e.g. http://127.0.0.1:8000",
+        )
+    return str(value)
 
 
 def _where(url: Any) -> str:
@@ -154,3 +166,16 @@ def envelope_result(response: httpx.Response, action: str) -> Any:
             hint=f"check that {_where(response.request.url)} is an Agave tenant",
         )
     return body["result"]
+
+
+def __getattr__(name: str) -> Any:
+    """``BearerAuth`` and ``TokenSource`` live in :mod:`agavepy._auth` (they need httpx at import).
+
+    The API contract placed them here; this keeps ``from agavepy._transport
+    import BearerAuth`` working without importing httpx with this module.
+    """
+    if name in ("BearerAuth", "TokenSource", "EXPIRY_LEEWAY"):
+        from agavepy import _auth
+
+        return getattr(_auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from typing import Any
 
 from agavepy import _oauth, prompts
 from agavepy._api import ClientsAPI, TenantsAPI, TokensAPI, check_client_name
-from agavepy._transport import Transport, envelope_result
+from agavepy._transport import Transport, check_url, envelope_result
 from agavepy.errors import (
     AgaveError,
     MissingValueError,
@@ -74,7 +74,7 @@ class Agave:
         prompt: bool = True,
         **legacy: Any,
     ) -> None:
-        self.api_server = api_server.rstrip("/") if api_server else None
+        self.api_server = check_url(api_server, "api_server").rstrip("/") if api_server else None
         self.tenant_id = tenant_id
         self._username_source: str | None = None
         env_user = os.environ.get("AGAVE_USERNAME")
@@ -91,6 +91,8 @@ class Agave:
         self.created_at: int | None = _optional_int(legacy.pop("created_at", None))
         self.expires_at: str | None = legacy.pop("expires_at", None)
         self.tenants_url = tenants_url or legacy.pop("tenantsurl", None)
+        if self.tenants_url:
+            check_url(self.tenants_url, "tenants_url")
         self.verify = verify
         self.timeout = timeout
         self.prompt = prompt
@@ -124,12 +126,12 @@ class Agave:
     # ------------------------------------------------------------------
     def resolved_tenants_url(self, tenants_url: str | None = None) -> str:
         """Argument, then ``Agave(tenants_url=)``, then the environment, then the default."""
-        return (
-            tenants_url
-            or self.tenants_url
-            or os.environ.get("AGAVE_TENANTS_API_BASEURL")
-            or DEFAULT_TENANTS_URL
-        )
+        if tenants_url:
+            return check_url(tenants_url, "tenants_url")
+        if self.tenants_url:
+            return self.tenants_url
+        env = os.environ.get("AGAVE_TENANTS_API_BASEURL")
+        return check_url(env, "AGAVE_TENANTS_API_BASEURL") if env else DEFAULT_TENANTS_URL
 
     def list_tenants(
         self, tenants_url: str | None = None, tenantsurl: str | None = None
@@ -155,7 +157,8 @@ class Agave:
                     f"no tenant {self.tenant_id!r} at {url}",
                     hint="choose one of: " + (", ".join(tenants.codes()) or "(none)"),
                 )
-            self.api_server = tenant.base_url.rstrip("/")
+            self.api_server = check_url(tenant.base_url, f"base URL of tenant {tenant.code!r}")
+            self.api_server = self.api_server.rstrip("/")
             return
         wanted = str(self.api_server).rstrip("/").lower()
         for tenant in tenants:
@@ -190,7 +193,8 @@ class Agave:
         asked again. The password is kept only when it was given to us.
         """
         if username:
-            user = username
+            user = self.username = username
+            self._username_source = "param"
         elif not self.username:
             user = self.username = prompts.ask_username(self.prompt)
             self._username_source = "prompt"

@@ -148,6 +148,12 @@ class TokenPair:
             token_type=_text(data.get("token_type")) or "bearer",
         )
 
+    def __repr__(self) -> str:
+        return (
+            f"TokenPair(token_type={self.token_type!r}, scope={self.scope!r}, "
+            f"expires_in={self.expires_in}, expires_at='{self.expires_at:%Y-%m-%d %H:%M:%S} UTC')"
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "access_token": self.access_token,

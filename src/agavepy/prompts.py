@@ -20,7 +20,10 @@ TENANT = "\nPlease specify the ID for the tenant you wish to interact with: "
 
 
 def can_prompt() -> bool:
-    """True when a person can answer: standard input is a terminal."""
+    """True when a person can answer: standard input is a terminal, or a front end
+    (a Jupyter kernel) has replaced ``input``/``getpass`` with its own prompts."""
+    if getattr(getpass.getpass, "__module__", "getpass") != "getpass":
+        return True
     try:
         return sys.stdin is not None and sys.stdin.isatty()
     except (AttributeError, ValueError):  # closed or replaced stdin

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,11 +198,14 @@ class SessionStore:
     # -- writing -----------------------------------------------------------
     def _write_json(self, path: Path, data: Any, **dump_kw: Any) -> None:
         """Write ``data`` to ``path`` atomically: temp file in the same folder, then rename."""
+        import tempfile  # only writers need it
+
         self._ensure_dir()
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                os.fchmod(fh.fileno(), 0o600)
+                if hasattr(os, "fchmod"):  # POSIX; mkstemp already made it 0600
+                    os.fchmod(fh.fileno(), 0o600)
                 json.dump(data, fh, **dump_kw)
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agavepy import _oauth
-from agavepy._transport import Transport
+from agavepy._transport import Transport, check_url
 from agavepy.errors import NoTokenError
 from agavepy.models import TokenPair
 
@@ -41,7 +41,7 @@ class Token:
         verify: bool | str = True,
         timeout: float = 30.0,
     ) -> None:
-        self.api_server = api_server.rstrip("/")
+        self.api_server = check_url(api_server, "api_server").rstrip("/")
         self.api_key = api_key
         self.api_secret = api_secret
         if pair is None and access_token:

@@ -100,3 +100,19 @@ def test_help_does_not_import_httpx_or_rich(agave):
     )
     imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines()}
     assert "httpx" not in imported and "rich" not in imported
+
+
+def test_json_commands_do_not_load_rich_or_pygments(logged_in):
+    """``--json`` output needs neither Rich nor (through httpx's own CLI) Pygments."""
+    agave, user, _client = logged_in
+    res = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c",
+         "import sys; from agavepy.cli import main; "
+         "sys.argv=['agave','clients','list','--json','-u',sys.argv[1]]; sys.exit(main())",
+         user.username],
+        capture_output=True, text=True, env={**agave.env, "AGAVE_PASSWORD": user.password},
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines()}
+    assert "httpx" in imported
+    assert not {"rich", "pygments"} & imported

@@ -124,3 +124,10 @@ def test_agave_cli_verbs_still_work(logged_in):
     assert agave.current()["access_token"] != before
     listed = agave.as_user(user, "clients-list", "--json")
     assert [c["name"] for c in listed.json()] == [client["name"]]
+
+
+def test_verbose_logs_requests_on_stderr(logged_in):
+    agave, user, _client = logged_in
+    res = agave.ok("whoami", "-v", "--json")
+    assert res.json()["username"] == user.username  # stdout is still one document
+    assert "HTTP Request: GET" in res.err and "/profiles/v2/me" in res.err

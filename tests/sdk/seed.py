@@ -1,7 +1,9 @@
 """The seed transcript (``shared/seed/oauth-clients.txt``) parsed into REPL steps.
 
 Tests read the expected prompts and tables from the seed file itself, so
-they follow the specification rather than a copy of it.
+they follow the specification. The project's copy (``data/``, for machines
+without the shared folder) is checked against the shared original whenever
+that is present.
 """
 
 from __future__ import annotations
@@ -10,7 +12,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SEED = Path(os.environ.get("AGAVE_SEED_FILE", "/work/shared/seed/oauth-clients.txt"))
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_SEED = ROOT.parent / "shared" / "seed" / "oauth-clients.txt"
+SEED_COPY = Path(__file__).with_name("data") / "oauth-clients.txt"
+
+
+def _seed_path() -> Path:
+    if os.environ.get("AGAVE_SEED_FILE"):
+        return Path(os.environ["AGAVE_SEED_FILE"])
+    return SHARED_SEED if SHARED_SEED.exists() else SEED_COPY
+
+
+SEED = _seed_path()
 
 
 @dataclass

@@ -41,3 +41,41 @@ def test_no_client_says_what_to_do():
 def test_rate_limited_carries_retry_after():
     err = errors.RateLimitedError("x failed", retry_after=3, status=429)
     assert err.retry_after == 3 and "wait 3 seconds" in str(err)
+
+
+def test_prompts_need_a_terminal_or_a_front_end(monkeypatch):
+    import getpass
+    import io
+
+    from agavepy import prompts
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert not prompts.can_prompt()
+    with pytest.raises(errors.MissingValueError, match="AGAVE_PASSWORD"):
+        prompts.ask_password()
+
+    def kernel_getpass(prompt: str = "") -> str:  # what a Jupyter kernel installs
+        return "typed-in-a-notebook"
+
+    kernel_getpass.__module__ = "ipykernel.kernelbase"
+    monkeypatch.setattr(getpass, "getpass", kernel_getpass)
+    assert prompts.can_prompt()
+    assert prompts.ask_password() == "typed-in-a-notebook"
+    with pytest.raises(errors.MissingValueError):
+        prompts.ask_password(allowed=False)
+
+
+@pytest.mark.parametrize("url", ["localhost:8000", "ftp://host", "http://", "not a url"])
+def test_bad_urls_are_refused_up_front(url, monkeypatch):
+    from agavepy.agave import Agave
+    from agavepy.token import Token
+
+    with pytest.raises(errors.BadRequestError, match="invalid api_server"):
+        Agave(api_server=url)
+    with pytest.raises(errors.BadRequestError, match="invalid tenants_url"):
+        Agave(tenants_url=url)
+    with pytest.raises(errors.BadRequestError, match="invalid api_server"):
+        Token(url, "key", "secret")
+    monkeypatch.setenv("AGAVE_TENANTS_API_BASEURL", url)
+    with pytest.raises(errors.BadRequestError, match="invalid AGAVE_TENANTS_API_BASEURL"):
+        Agave(tenant_id="sd2e").init()

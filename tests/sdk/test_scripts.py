@@ -95,3 +95,15 @@ def test_import_is_light():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert res.stdout.strip() == "[]", res.stderr
+
+
+def test_tenants_url_order(monkeypatch):
+    from agavepy.agave import DEFAULT_TENANTS_URL, Agave
+
+    monkeypatch.delenv("AGAVE_TENANTS_API_BASEURL", raising=False)
+    assert DEFAULT_TENANTS_URL == "http://127.0.0.1:8000/tenants"  # agave-server's default
+    assert Agave().resolved_tenants_url() == DEFAULT_TENANTS_URL
+    monkeypatch.setenv("AGAVE_TENANTS_API_BASEURL", "http://env/tenants")
+    assert Agave().resolved_tenants_url() == "http://env/tenants"
+    assert Agave(tenants_url="http://ctor/tenants").resolved_tenants_url() == "http://ctor/tenants"
+    assert Agave(tenants_url="http://ctor/t").resolved_tenants_url("http://arg/t") == "http://arg/t"

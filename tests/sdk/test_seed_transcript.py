@@ -18,6 +18,7 @@ import pytest
 
 from agavepy.agave import Agave
 from agavepy.tables import CLIENT_ROW
+from tests.sdk.conftest import scan_for
 from tests.sdk.seed import seed_steps
 
 PROMPT, USERNAME, PASSWORD = ">>> ", "API username: ", "API password: "
@@ -113,6 +114,8 @@ def test_seed_session_screen_matches_the_seed(server, user, tmp_path):
         assert check[1] == f"my_super_cool_client sd2e {user.username}"
     finally:
         repl.close()
+    assert (tmp_path / "agave" / "current").exists()
+    assert scan_for(tmp_path, user.password) == []
 
 
 @pytest.mark.slow
@@ -129,5 +132,23 @@ def test_init_without_tenant_prints_the_table_and_asks(server, tmp_path):
         repl.child.sendline("sd2e")
         repl.child.expect_exact(PROMPT)
         assert repl.type("ag.tenant_id, ag.api_server")[1] == repr(("sd2e", server.base_url))
+    finally:
+        repl.close()
+
+
+@pytest.mark.slow
+def test_enter_at_the_second_username_question_keeps_the_first(server, user, tmp_path):
+    repl = Repl(repl_env(server, tmp_path / "agave"), user.username, user.password)
+    try:
+        repl.type('from agavepy.agave import Agave; ag = Agave(tenant_id="sd2e")')
+        repl.type('ag.clients_create("kept", "")')
+        repl.child.sendline("ag.clients_list()")
+        repl.child.expect_exact(USERNAME)
+        repl.child.sendline("")
+        repl.child.expect_exact(PASSWORD)
+        repl.child.sendline(user.password)
+        repl.child.expect_exact(PROMPT)
+        assert "kept" in repl.child.before
+        assert repl.type("ag.username")[1] == repr(user.username)
     finally:
         repl.close()

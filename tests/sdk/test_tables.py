@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agavepy.models import Client, Subscription, Tenant
 from agavepy.tables import ClientList, SubscriptionList, TenantList, tenants_table
-from tests.sdk.seed import seed_steps, step
+from tests.sdk.seed import SEED_COPY, SHARED_SEED, seed_steps, step
+
+
+@pytest.mark.skipif(not SHARED_SEED.exists(), reason="no shared seed folder on this machine")
+def test_the_projects_copy_of_the_seed_is_the_seed():
+    assert SEED_COPY.read_bytes() == SHARED_SEED.read_bytes()
 
 
 def test_seed_parses_into_the_expected_steps():

@@ -79,18 +79,23 @@ def test_bearer_flow_refreshes_an_expired_token_before_sending(make_server, tmp_
     assert saved["access_token"] == ag.token
 
 
-def test_bearer_flow_refreshes_once_on_401_and_retries(make_agave, user):
-    ag = make_agave(user)
+def test_bearer_flow_refreshes_once_on_401_and_retries(make_server, tmp_path):
+    srv = short_server(make_server, 2)
+    user = user_on(srv)
+    ag = Agave(api_server=srv.base_url, tenant_id="sd2e", username=user.username,
+               password=user.password, cache_dir=tmp_path / "c", prompt=False)
     ag.clients_create("r401", "")
     ag.get_access_token()
-    revoked = ag.token
-    ag.tokens.revoke(revoked)  # the server now answers 401 to this access token
-    assert ag.token == revoked  # we still hold it: the next call finds out
+    stale = ag.token
+    time.sleep(3)  # the server now refuses it...
+    ag.created_at = int(time.time())  # ...but our clock says it is fresh: only a 401 tells
+    assert not ag.pair().is_expired()
     assert ag.profile().username == user.username
-    assert ag.token != revoked
+    assert ag.token != stale
     # When the refresh token is gone too, the error says to get a new token.
     ag.tokens.revoke(ag.refresh_token)
     ag.tokens.revoke(ag.token)
+    ag.created_at = int(time.time())
     with pytest.raises(TokenExpiredError, match="get_access_token"):
         ag.profile()
 
@@ -125,4 +130,29 @@ def test_standalone_token(make_agave, user, server):
     with httpx.Client(base_url=server.base_url) as http:
         me = http.get("/profiles/v2/me", headers={"Authorization": f"Bearer {new.access_token}"})
         assert me.status_code == 401
+    token.close()
+
+
+def test_refresh_a_session_agave_cli_wrote(make_agave, user, server, cache_dir):
+    """agave-cli's ``current`` alone (no config.json, no client name): refresh in place."""
+    client = make_agave(user).clients.create("clisess", "")
+    token = Token(server.base_url, client.consumer_key, client.consumer_secret)
+    pair = token.create(user.username, user.password)
+    cache_dir.mkdir()
+    (cache_dir / "current").write_text(
+        f'{{"tenantid":"sd2e","baseurl":"{server.base_url}/","devurl":"",'
+        f'"apisecret":"{client.consumer_secret}","apikey":"{client.consumer_key}",'
+        f'"username":"{user.username}","access_token":"{pair.access_token}",'
+        f'"refresh_token":"{pair.refresh_token}","created_at":"{pair.created_at}",'
+        f'"expires_in":"{pair.expires_in}"}}\n'
+    )
+    ag = Agave.restore(cache_dir=cache_dir, prompt=False)
+    assert ag.client_name is None
+    new = ag.tokens.refresh(force=True)
+    current = json.loads((cache_dir / "current").read_text())
+    assert current["access_token"] == new.access_token != pair.access_token
+    assert current["baseurl"] == server.base_url  # normalised; the CLI accepts both
+    assert not (cache_dir / "config.json").exists()
+    assert ag.profile().username == user.username
+    ag.close()
     token.close()

@@ -109,3 +109,32 @@ def test_password_never_written(make_agave, user, cache_dir):
     ag.tokens.refresh(force=True)
     assert (cache_dir / "current").exists()
     assert scan_for(cache_dir, user.password) == []
+
+
+def test_throttled_logins_are_rate_limited_with_retry_after(make_server, tmp_path):
+    from agavepy.agave import Agave
+    from agavepy.errors import RateLimitedError
+
+    srv = make_server(env={"AGAVE_SERVER_LOGIN_MAX_FAILURES": "2"})
+    srv.add_user("throttled", "pw-right-one")
+    ag = Agave(api_server=srv.base_url, tenant_id="sd2e", username="throttled",
+               password="pw-wrong-one", prompt=False, cache_dir=tmp_path / "c")
+    raised = []
+    for _ in range(4):
+        try:
+            ag.clients.list()
+        except (AuthenticationError, RateLimitedError) as err:
+            raised.append(err)
+    assert isinstance(raised[0], AuthenticationError)
+    assert isinstance(raised[-1], RateLimitedError)
+    assert raised[-1].status == 429 and raised[-1].retry_after and raised[-1].retry_after > 0
+    assert "try again" in str(raised[-1]) and "pw-wrong-one" not in str(raised[-1])
+    ag.close()
+
+
+def test_wrong_password_on_the_token_endpoint(make_agave, user):
+    ag = make_agave(user)
+    ag.clients_create("tokpw", "")
+    with pytest.raises(AuthenticationError, match="wrong username or password") as err:
+        ag.tokens.create(password="Zq9-not-the-password")
+    assert "Zq9-not-the-password" not in str(err.value) + repr(err.value)

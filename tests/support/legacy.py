@@ -26,7 +26,9 @@ def agavepy095_python() -> Path:
             [str(py), "-c", "import agavepy.agave"], capture_output=True
         ).returncode == 0
         if not ok:
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(AGAVEPY095_VENV)], check=True)
+            subprocess.run(
+                [sys.executable, "-m", "venv", "--clear", str(AGAVEPY095_VENV)], check=True
+            )
             subprocess.run(
                 [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                  "agavepy==0.9.5"],

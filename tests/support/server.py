@@ -34,7 +34,7 @@ def free_port() -> int:
 
 def _pg_admin_url(url: str) -> str:
     """psycopg wants a libpq URL: drop SQLAlchemy's ``+driver`` suffix."""
-    scheme, rest = url.split("://", 1)
+    _scheme, rest = url.split("://", 1)
     return "postgresql://" + rest
 
 

@@ -21,13 +21,13 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from ..basic_auth import MalformedCredentials, parse_basic
 from ..config import Settings
 from ..errors import TooManyRequests
-from ..security import digest_matches, new_secret
+from ..security import digest, digest_matches, new_family_id, new_secret
 from ..services.throttle import LoginThrottle, client_key
 from ..storage import Database
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
-from .errors import TooManyAttemptsError
+from .errors import TooManyAttemptsError, description_text
 from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
 from .models import GRANT_TYPES, OAuthClient
 from .revocation import Revocation
@@ -122,8 +122,6 @@ class AgaveAuthorizationServer(AuthorizationServer):
         return token
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
-        from ..security import digest, new_family_id
-
         parent = request.refresh_token
         user = request.user
         token_store.insert_pair(
@@ -147,7 +145,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         try:
             credentials = parse_basic(request.headers.get("Authorization"))
         except MalformedCredentials as err:
-            raise InvalidClientError(status_code=401, description=str(err)) from None
+            raise InvalidClientError(
+                status_code=401, description=description_text(str(err))
+            ) from None
         if credentials is None:
             raise InvalidClientError(
                 status_code=401,

@@ -7,7 +7,7 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from ..models import tenants
 from .database import Database, now
@@ -68,7 +68,16 @@ def add_tenant(
         return add_tenant_in(conn, code, name, base_url, contact_name, contact_email, contact_url)
 
 
-def add_tenant_in(conn, code, name, base_url, contact_name="", contact_email="", contact_url=""):
+def add_tenant_in(
+    conn: Connection,
+    code: str,
+    name: str,
+    base_url: str,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_url: str = "",
+) -> Tenant:
+    """Insert a tenant inside the caller's transaction."""
     values = {
         "uuid": str(uuid.uuid4()),
         "code": code,

@@ -7,10 +7,21 @@ pair: across any number of processes a refresh token is exchanged at most once.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from ..models import apis, subscriptions, tokens, users
-from .database import Database, now
+from .database import Database, Prepared, now
 from .records import BearerGrant, Token, User
 
 _TOKEN_COLUMNS = (
@@ -136,31 +147,39 @@ def revoke_family(db: Database, family_id: str) -> int:
         ).rowcount
 
 
-def bearer_grant(db: Database, tenant_id: int, access_digest: str) -> BearerGrant | None:
-    """The hot path of every protected call: one indexed query, user and Profiles gate joined."""
+def _bearer_statement():
     profiles_subscribed = exists(
         select(1)
         .select_from(subscriptions.join(apis, apis.c.id == subscriptions.c.api_id))
         .where(subscriptions.c.client_id == tokens.c.client_id, apis.c.name == "Profiles")
     ).label("subscribed")
-    query = (
-        select(users, tokens.c.client_id, profiles_subscribed)
+    return (
+        select(*users.c, tokens.c.client_id, profiles_subscribed)
         .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
         .where(
-            tokens.c.access_digest == access_digest,
-            tokens.c.tenant_id == tenant_id,
+            tokens.c.access_digest == bindparam("digest"),
+            tokens.c.tenant_id == bindparam("tenant_id"),
             tokens.c.revoked_at.is_(None),
             tokens.c.rotated_at.is_(None),
-            tokens.c.access_expires_at > now(),
+            tokens.c.access_expires_at > bindparam("now"),
         )
     )
+
+
+_BEARER = Prepared(_bearer_statement())
+_USER_FIELDS = tuple(c.name for c in users.c)
+
+
+def bearer_grant(db: Database, tenant_id: int, access_digest: str) -> BearerGrant | None:
+    """The hot path of every protected call: one indexed query, user and Profiles gate joined."""
     with db.read() as conn:
-        row = conn.execute(query).first()
+        row = _BEARER.first(conn, digest=access_digest, tenant_id=tenant_id, now=now())
     if row is None:
         return None
-    m = row._mapping
-    user = User(**{c.name: m[c] for c in users.c})
-    return BearerGrant(user=user, client_id=m["client_id"], subscribed=bool(m["subscribed"]))
+    n = len(_USER_FIELDS)
+    values = dict(zip(_USER_FIELDS, row[:n], strict=True))
+    values["is_admin"] = bool(values["is_admin"])
+    return BearerGrant(user=User(**values), client_id=row[n], subscribed=bool(row[n + 1]))
 
 
 def purge(db: Database) -> dict[str, int]:

@@ -14,6 +14,12 @@ import click
 
 from agavepy.cli.state import State
 
+# httpx imports its own command line at import time when Rich and Pygments are
+# installed (they are: Rich is ours), which costs more than the rest of httpx.
+# `agave` never uses httpx's command line; marked absent, httpx falls back to its
+# stub and every `agave ... --json` starts without loading Rich or Pygments.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``agave`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""

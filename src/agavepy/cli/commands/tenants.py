@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from agavepy.cli import credentials, output
@@ -9,6 +11,9 @@ from agavepy.cli.connect import open_agave
 from agavepy.cli.failures import EXIT_USAGE, CliError
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
+
+if TYPE_CHECKING:
+    from agavepy.agave import Agave
 
 TENANT_COLUMNS = (("CODE", "code"), ("NAME", "name"), ("BASE URL", "baseUrl"))
 TENANT_FIELDS = (("tenant", "code"), ("name", "name"), ("base URL", "baseUrl"))
@@ -85,7 +90,7 @@ def init(state: State, code: str | None, tenants_url: str | None) -> None:
     output.say(state, "Next: agave clients create -N NAME")
 
 
-def _ask_tenant(state: State, ag) -> str:
+def _ask_tenant(state: State, ag: Agave) -> str:
     """No tenant given: show the list and ask (terminal only)."""
     if not credentials.can_prompt():
         raise CliError(
