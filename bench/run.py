@@ -408,6 +408,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--list-counts", type=lambda s: [int(x) for x in s.split(",")],
                    help="clients held by the listing users, e.g. 100,10000,100000")
+    p.add_argument("--render", type=Path, metavar="RESULTS.json",
+                   help="only re-render the report from a saved run's JSON")
     p.add_argument("--keep-workdir", action="store_true",
                    help="keep the temporary folder (databases, server logs) for a post-mortem")
     p.add_argument("--only", type=lambda s: s.split(","), metavar="PHASE,...",
@@ -431,6 +433,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:
+        # Re-render a saved run (e.g. after editing bench/NOTES.md) without measuring again.
+        import json
+
+        report.write(json.loads(args.render.read_text()), args.out, NOTES)
+        print(f"[bench] wrote {args.out} from {args.render}", flush=True)
+        return 0
     settings = Settings.from_args(args)
     peers_dir = find_peers_dir()
     loadgen = peers_dir / "loadgen.py" if peers_dir else ROOT / "bench" / "loadgen.py"
