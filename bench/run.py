@@ -171,12 +171,20 @@ class Bench:
             self.record("bare", "health", self.load("bare", "health", Load(f"{srv.url}/health")))
             self.results.setdefault("rss", {})["bare"] = [asdict(w) for w in srv.worker_rss()]
 
-    def hash_limit(self) -> None:
+    def hash_limit(self, before: str | None = None) -> None:
+        """Raw argon2 verifications/s; with ``before``, again just ahead of that scenario.
+
+        The machine's speed drifts from minute to minute, so each password-bound
+        scenario is compared with a limit measured right before it.
+        """
         assert self.ours is not None
         encoded = self.ours.stored_password_hash()
         limit = hashlimit.measure(encoded, self.ours.password, processes=self.s.workers,
                                   seconds=self.s.hash_seconds)
-        self.results["hash"] = asdict(limit)
+        if before is None:
+            self.results["hash"] = asdict(limit)
+        else:
+            self.results.setdefault("hash_adjacent", {})[before] = limit.per_second
         print(f"[bench] argon2: {limit.parameters}; {limit.single_ms:.1f} ms; "
               f"{limit.per_second:.1f}/s with {limit.processes} processes", flush=True)
 
@@ -202,6 +210,7 @@ class Bench:
         if key == "password":
             form = {"grant_type": "password", "username": o.username, "password": o.password,
                     "scope": "PRODUCTION"}
+            self.hash_limit(before=key)
         if key == "me":
             token = o.password_grant()["access_token"]
             load = Load(f"{o.url}/profiles/v2/me", bearer=token)
@@ -270,6 +279,7 @@ class Bench:
             f"clientName=bench-{tag}-{i}&description=benchmark+client+{i}\n"
             for i in range(warm_n + main_n)))
         warm_bodies, bodies = split_bodies(whole, warm_n)
+        self.hash_limit(before="client_create")
         load = Load(f"{o.url}/clients/v2", basic=o.user_basic, bodies=bodies)
         warm = Load(f"{o.url}/clients/v2", basic=o.user_basic, bodies=warm_bodies)
         self.record("ours", "client_create",
@@ -298,6 +308,8 @@ class Bench:
                           f"takes {single.p50 / 1000:.1f} s alone, so requests would queue for "
                           f"about {queue_s:.0f} s (timeout {REQUEST_TIMEOUT_S} s)")
                 continue
+            if count == self.s.list_counts[0]:
+                self.hash_limit(before=key)
             self.record("ours", key, self.load("ours", key, load))
 
     def cli_startup(self) -> None:
