@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -43,6 +43,28 @@ DESCRIPTION = (
 )
 
 
+def _leaf_routes(routes: list) -> Iterator:
+    """Routes with a path and methods, looking inside included routers."""
+    for route in routes:
+        if getattr(route, "path_regex", None) is not None and getattr(route, "methods", None):
+            yield route
+        inner = getattr(route, "routes", None) or getattr(
+            getattr(route, "original_router", None), "routes", None
+        )
+        if inner:
+            yield from _leaf_routes(inner)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers on this path (Starlette's 405 names only one route's)."""
+    path = request.scope["path"]
+    allowed: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        if route.path_regex.match(path):
+            allowed |= set(route.methods)
+    return sorted(allowed)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AgaveError)
     async def agave_error(request: Request, exc: AgaveError) -> Response:
@@ -53,7 +75,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             message = f"No such resource: {request.method} {request.url.path[:200]}"
         elif exc.status_code == 405:
-            message = f"Method {request.method} is not allowed on {request.url.path[:200]}."
+            allowed = _allowed_methods(request)
+            message = (
+                f"Method {request.method} is not allowed on {request.url.path[:200]}; "
+                f"use {', '.join(allowed)}."
+            )
+            return error_envelope(405, message, {"Allow": ", ".join(allowed)})
         else:
             message = str(exc.detail)
         return error_envelope(exc.status_code, message, getattr(exc, "headers", None))

@@ -45,6 +45,16 @@ def check_tier(tier: str) -> str:
     raise BadRequestError(f"invalid tier {tier!r}", hint="use one of " + ", ".join(TIERS))
 
 
+def check_api_name(api_name: Any) -> str:
+    """An API of the catalogue by name (e.g. ``PublicKeys``), or ``*`` for all."""
+    if not isinstance(api_name, str) or not api_name.strip():
+        raise BadRequestError(
+            f"invalid API name {api_name!r}",
+            hint='give an API name such as "PublicKeys", or "*" for all of them',
+        )
+    return api_name.strip()
+
+
 class TenantsAPI:
     """The tenants service (no authentication)."""
 
@@ -165,8 +175,8 @@ class ClientsAPI:
         auth: Credentials | None = None,
     ) -> SubscriptionList:
         """Subscribe to one API (``api_name="*"``: all); returns what was added."""
-        data = {"apiName": api_name, "apiVersion": api_version or "", "apiProvider":
-                api_provider or ""}
+        data = {"apiName": check_api_name(api_name), "apiVersion": api_version or "",
+                "apiProvider": api_provider or ""}
         if tier:
             data["tier"] = check_tier(tier)
         url = self._url(check_client_name(name), "subscriptions")
@@ -185,7 +195,7 @@ class ClientsAPI:
         auth: Credentials | None = None,
     ) -> None:
         """Remove subscriptions (``api_name="*"``: all); sent in the query string."""
-        params = {"apiName": api_name}
+        params = {"apiName": check_api_name(api_name)}
         if api_version:
             params["apiVersion"] = api_version
         if api_provider:

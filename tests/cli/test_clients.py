@@ -216,3 +216,10 @@ def test_prompts_on_a_terminal(with_tenant, user):
     assert with_tenant.current()["username"] == user.username
     listed = with_tenant.as_user(user, "clients", "list", "--json").json()
     assert [c["name"] for c in listed] == [name]
+
+
+def test_create_with_base_url_only_files_the_session_under_the_tenant(agave, user, server):
+    res = agave.as_user(user, "clients", "create", "-N", unique_name("c"), "-H", server.base_url)
+    assert res.code == 0, str(res)
+    assert agave.current()["tenantid"] == "sd2e"
+    assert agave.current()["baseurl"].rstrip("/") == server.base_url

@@ -38,7 +38,7 @@ def test_init_by_code_starts_a_session(agave, server):
 
 def test_init_by_base_url(agave, server):
     res = agave.ok("tenants", "init", "--base-url", server.base_url + "/", "--json")
-    assert res.json()["code"] == "sd2e"
+    assert res.json()["code"] == "sd2e" and res.json()["name"] == "SD2E Tenant"
     assert agave.current()["tenantid"] == "sd2e"
 
 

@@ -150,3 +150,34 @@ def test_users_add_hidden_prompt_with_confirmation(tmp_path):
     assert "same" not in child.before
     r = run(env, "users", "list", "--tenant", "t")
     assert "pat" in r.stdout
+
+
+def test_concurrent_migrations_do_not_race(tmp_path):
+    from tests.support.server import PostgresDatabase
+
+    env = fresh_env(tmp_path)
+    pg = None
+    if os.environ.get("AGAVE_TEST_DATABASE_URL"):
+        pg = PostgresDatabase(os.environ["AGAVE_TEST_DATABASE_URL"])
+        env["AGAVE_SERVER_DB"] = pg.url
+    try:
+        procs = [
+            subprocess.Popen(
+                [AGAVE_SERVER, "migrate"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        results = [(p.wait(120), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        assert all(code == 0 for code, _ in results), results
+        r = run(env, "tenants", "add", "t", "--name", "T", "--base-url", "http://h/")
+        assert r.returncode == 0, r.stderr
+    finally:
+        if pg is not None:
+            pg.drop()

@@ -97,6 +97,20 @@ def test_unknown_route_and_method(http):
     assert r.json()["status"] == "error" and "/nowhere" in r.json()["message"]
     r = http.put("/clients/v2")
     assert r.status_code == 405 and r.json()["status"] == "error"
+    assert r.headers["allow"] == "GET, POST"
+    r = http.request("OPTIONS", "/clients/v2/x/subscriptions")
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET, POST"
+
+
+def test_envelope_flags_and_json_types_are_checked(http, user):
+    r = http.get("/tenants?pretty=maybe")
+    assert r.status_code == 400 and "pretty" in r.json()["message"]
+    r = http.get("/tenants?naked=TRUE")
+    assert r.status_code == 200 and isinstance(r.json(), list)
+    r = http.post("/clients/v2", json={"clientName": "n1", "description": 5}, auth=user.auth)
+    assert r.status_code == 400 and "JSON string" in r.json()["message"]
+    r = http.post("/clients/v2", json={"clientName": "n2", "unknownField": "x"}, auth=user.auth)
+    assert r.status_code == 201
 
 
 def test_health_and_openapi(http):

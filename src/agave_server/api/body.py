@@ -1,8 +1,9 @@
 """Request bodies: form-encoded or JSON, turned into one flat ``{field: string}`` mapping.
 
 Agave tools post forms; agavepy's generated resources post JSON. Both are accepted on every
-POST and DELETE. A field given twice, a nested JSON value or an unknown content type is a 4xx
-that names the problem. (The size limit is enforced earlier, in ``middleware``.)
+POST and DELETE. A field given twice, a JSON value that is not a string (null means absent)
+or an unknown content type is a 4xx that names the problem; unknown fields are ignored.
+(The size limit is enforced earlier, in ``middleware``.)
 """
 
 from __future__ import annotations
@@ -43,16 +44,15 @@ def parse_form(raw: bytes) -> dict[str, str]:
     return _from_pairs(pairs)
 
 
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+
+
 def _json_scalar(key: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise BadRequest(
-        f"Field '{key[:40]}' must be a string, number or boolean, not JSON {type(value).__name__}."
-    )
+    """Fields are text, as in a form: a JSON string, or null for an absent field."""
+    if value is None or isinstance(value, str):
+        return value
+    kind = _JSON_TYPES.get(type(value), type(value).__name__)
+    raise BadRequest(f"Field '{key[:40]}' must be a JSON string (or null), not a JSON {kind}.")
 
 
 def parse_json(raw: bytes) -> dict[str, str]:

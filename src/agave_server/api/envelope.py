@@ -19,12 +19,34 @@ DEFAULT_LIMIT = 100
 JSON = "application/json"
 
 
+def _single(params: Mapping[str, str], name: str) -> str | None:
+    """The parameter's value; a parameter given twice is an error, not a guess."""
+    getlist = getattr(params, "getlist", None)
+    if getlist is not None and len(getlist(name)) > 1:
+        raise BadRequest(f"Query parameter '{name}' is given more than once.")
+    return params.get(name)
+
+
 def _flag(params: Mapping[str, str], name: str) -> bool:
-    return params.get(name, "").strip().lower() in ("true", "1", "yes")
+    raw = _single(params, name)
+    if raw is None or raw.strip() == "":
+        return False
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise BadRequest(f"Invalid {name} {raw[:20]!r}: expected true or false.")
+    return value == "true"
+
+
+def _flag_or_false(params: Mapping[str, str], name: str) -> bool:
+    """For error answers: a bad flag must not hide the original error."""
+    try:
+        return _flag(params, name)
+    except BadRequest:
+        return False
 
 
 def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
-    raw = params.get(name)
+    raw = _single(params, name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -64,7 +86,7 @@ def shape_result(result: Any, params: Mapping[str, str], paged: bool = False) ->
     limit, offset = page(params)
     if isinstance(result, list) and not paged:
         result = result[offset : offset + limit]
-    fields = [f.strip() for f in params.get("filter", "").split(",") if f.strip()]
+    fields = [f.strip() for f in (_single(params, "filter") or "").split(",") if f.strip()]
     if fields:
         if isinstance(result, list):
             result = [_keep_fields(item, fields) for item in result]
@@ -97,7 +119,7 @@ def error_envelope(
     params: Mapping[str, str] | None = None,
 ) -> Response:
     body = {"status": "error", "message": message, "version": __version__, "result": None}
-    return json_response(body, status, headers, _flag(params or {}, "pretty"))
+    return json_response(body, status, headers, _flag_or_false(params or {}, "pretty"))
 
 
 def invalid_credentials_fault(api: str = "/profiles/v2", version: str = "v2") -> Response:

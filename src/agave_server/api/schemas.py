@@ -151,16 +151,38 @@ class Empty(BaseModel):
 # -- request bodies (documented for both form and JSON) -----------------------------------
 
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+_API = r"^(\*|[A-Za-z0-9_.-]{1,64})$"
+_API_OPTIONAL = r"^(\*|[A-Za-z0-9_.-]{0,64})$"
+_PRINTABLE = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+_URL = r"^([A-Za-z][A-Za-z0-9+.-]*:[^\u0000-\u001f\u007f-\u009f]*)?$"
 _TIER = {
-    "type": "string",
+    "type": ["string", "null"],
+    "pattern": "^("
+    + "|".join(
+        "".join(f"[{c.upper()}{c.lower()}]" for c in tier)
+        for tier in ("Bronze", "Silver", "Gold", "Unlimited")
+    )
+    + ")?$",
     "description": "Bronze, Silver, Gold or Unlimited, in any case (default Unlimited)",
 }
 
 
-def _body(properties: dict[str, Any], required: list[str] | None, optional_body: bool = False):
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
+def _body(
+    properties: dict[str, Any],
+    required: list[str] | None,
+    optional_body: bool = False,
+    any_of_required: list[str] | None = None,
+):
+    # Unknown fields are ignored, but every field is text: a string, or null for "absent".
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": {"type": ["string", "null"]},
+    }
     if required:
         schema["required"] = required
+    if any_of_required:
+        schema["anyOf"] = [{"required": [name]} for name in any_of_required]
     return {
         "requestBody": {
             "required": not optional_body,
@@ -176,16 +198,17 @@ CREATE_CLIENT_BODY = _body(
     {
         "clientName": {"type": "string", "pattern": _NAME},
         "name": {"type": "string", "pattern": _NAME, "description": "alias of clientName"},
-        "description": {"type": "string", "maxLength": 1000},
+        "description": {"type": ["string", "null"], "maxLength": 1000, "pattern": _PRINTABLE},
         "tier": _TIER,
-        "callbackUrl": {"type": "string", "maxLength": 2048},
+        "callbackUrl": {"type": ["string", "null"], "maxLength": 2048, "pattern": _URL},
     },
     None,
+    any_of_required=["clientName", "name"],
 )
 API_SELECTOR = {
-    "apiName": {"type": "string", "description": "an API name, or * for every API"},
-    "apiVersion": {"type": "string"},
-    "apiProvider": {"type": "string"},
+    "apiName": {"type": "string", "pattern": _API, "description": "an API name, or * for all"},
+    "apiVersion": {"type": ["string", "null"], "pattern": _API_OPTIONAL},
+    "apiProvider": {"type": ["string", "null"], "pattern": _API_OPTIONAL},
 }
 SUBSCRIBE_BODY = _body({**API_SELECTOR, "tier": _TIER}, ["apiName"])
 UNSUBSCRIBE_BODY = _body(API_SELECTOR, None, optional_body=True)

@@ -7,6 +7,9 @@ first. ``create`` is the one place a consumer secret is ever printed.
 
 from __future__ import annotations
 
+import contextlib
+from typing import TYPE_CHECKING
+
 import click
 
 from agavepy.cli import credentials, output
@@ -14,6 +17,9 @@ from agavepy.cli.connect import open_agave, store, user_auth
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
+
+if TYPE_CHECKING:
+    from agavepy.agave import Agave
 
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 
@@ -83,6 +89,19 @@ def _session_client(client_name: str | None) -> str:
     )
 
 
+def _name_the_tenant(ag: Agave) -> None:
+    """With only -H URL, find the tenant's code so the session is filed under it.
+
+    A server the tenants service does not list keeps a session without a code.
+    """
+    from agavepy.errors import AgaveError
+
+    if ag.tenant_id:
+        return
+    with contextlib.suppress(AgaveError):
+        ag.init()
+
+
 @clients.command("create")
 @click.option("-N", "--name", "name", metavar="NAME", help="Client name: letters, digits, _ . -")
 @click.option("-D", "--description", default="", help="What the client is for.")
@@ -119,6 +138,7 @@ def create(
     ag.client_name, ag.api_key = client.name, client.consumer_key
     ag.api_secret = client.consumer_secret
     ag.set_pair(None)
+    _name_the_tenant(ag)
     ag.save_configs()
     output.show_record(state, client.to_json(), CREATED_FIELDS, title="Client created")
     output.warn(state, SECRET_NOTICE.format(path=store().current_path))

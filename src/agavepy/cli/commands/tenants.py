@@ -84,7 +84,7 @@ def init(state: State, code: str | None, tenants_url: str | None) -> None:
     else:
         ag.api_server = state.base_url
         ag.init()  # the SDK finds the tenant whose base URL this is
-        record = {"code": ag.tenant_id, "baseUrl": ag.api_server}
+        record = lister.tenants.get(str(ag.tenant_id)).to_json()
     ag.store.save_current_only(ag.session())
     output.show_record(state, record, TENANT_FIELDS, title="Current tenant")
     output.say(state, "Next: agave clients create -N NAME")
