@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import __version__
+from . import __version__, access_log
 from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.middleware import BodyLimit, LenientPaths
@@ -29,7 +29,7 @@ from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
 from .services.throttle import LoginThrottle
-from .storage import Database
+from .storage import Database, housekeeping
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.tenants import TenantDirectory
@@ -98,6 +98,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_envelope(500, "Internal server error; the server log has the details.")
 
 
+def _install_redis_error_handler(app: FastAPI) -> None:
+    """Redis unreachable: 503 and retry, never a 500 and never a login let through unthrottled."""
+    from redis.exceptions import RedisError
+
+    @app.exception_handler(RedisError)
+    async def redis_unavailable(request: Request, exc: RedisError) -> Response:
+        log.warning("redis error on %s %s: %s", request.method, request.url.path, exc)
+        return error_envelope(
+            503, "The rate-limit store (Redis) is unavailable; retry in a moment.",
+            {"Retry-After": "1"},
+        )
+
+
 def _install_openapi(app: FastAPI) -> None:
     def openapi() -> dict:
         if app.openapi_schema is None:
@@ -133,12 +146,16 @@ def _install_openapi(app: FastAPI) -> None:
 async def _purge_periodically(db: Database, settings: Settings) -> None:
     """Delete dead tokens now and then, so the table stays proportional to live tokens.
 
-    Every process runs this; the DELETEs are idempotent, and the random spread keeps the
-    processes from purging at the same moment.
+    Every process wakes up now and then (randomly spread), but only the one that claims the
+    round in the database purges: once per interval for the whole deployment.
     """
     while True:
-        await asyncio.sleep(settings.purge_interval * random.uniform(0.5, 1.5))
+        await asyncio.sleep(min(settings.purge_interval, 60) * random.uniform(0.5, 1.5))
         try:
+            if not await run_in_threadpool(
+                housekeeping.claim, db, housekeeping.PURGE, settings.purge_interval
+            ):
+                continue
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
@@ -167,6 +184,7 @@ def _lifespan(db: Database, settings: Settings):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
+    access_log.install()
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
     app = FastAPI(
@@ -188,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, tenants, clients, token, profiles):
         app.include_router(module.router)
     _install_error_handlers(app)
+    if settings.redis_url:
+        _install_redis_error_handler(app)
     _install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LenientPaths)

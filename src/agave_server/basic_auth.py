@@ -40,4 +40,7 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
         raise MalformedCredentials("The Basic credentials have no ':' between user and password.")
     if not user:
         raise MalformedCredentials("The Basic credentials have an empty user name.")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
+        # No username or consumer key has them; PostgreSQL cannot even look up a NUL.
+        raise MalformedCredentials("The Basic credentials' user name contains control characters.")
     return user, password

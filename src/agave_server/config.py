@@ -51,6 +51,19 @@ def _int_env(env: dict[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
+def _redis_url(raw: str | None) -> str | None:
+    """Unset or empty: no Redis. Otherwise a redis:// (or rediss://, unix://) URL."""
+    if raw is None or raw.strip() == "":
+        return None
+    url = raw.strip()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"{ENV_PREFIX}REDIS={url.split('://')[0]}://...: use redis://HOST:PORT/DB "
+            "(or rediss:// for TLS, unix:///path/to/socket)"
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server needs to know; see docs/server.md for each setting."""
@@ -61,6 +74,7 @@ class Settings:
     refresh_token_lifetime: int = 1209600
     max_body_bytes: int = 65536
     redis_url: str | None = None
+    redis_prefix: str = "agave:"
     login_max_failures: int = 20
     login_max_failures_per_address: int = 200
     login_window: int = 300
@@ -90,7 +104,8 @@ class Settings:
             access_token_lifetime=_int_env(env, "ACCESS_TOKEN_LIFETIME", 14400, 1),
             refresh_token_lifetime=_int_env(env, "REFRESH_TOKEN_LIFETIME", 1209600, 1),
             max_body_bytes=_int_env(env, "MAX_BODY_BYTES", 65536, 1024),
-            redis_url=env.get(ENV_PREFIX + "REDIS") or None,
+            redis_url=_redis_url(env.get(ENV_PREFIX + "REDIS")),
+            redis_prefix=env.get(ENV_PREFIX + "REDIS_PREFIX") or "agave:",
             login_max_failures=max_failures,
             login_max_failures_per_address=_int_env(
                 env, "LOGIN_MAX_FAILURES_PER_ADDRESS", max_failures * 10, 1
@@ -116,4 +131,5 @@ class Settings:
         }
         if self.redis_url:
             out[ENV_PREFIX + "REDIS"] = self.redis_url
+            out[ENV_PREFIX + "REDIS_PREFIX"] = self.redis_prefix
         return out

@@ -93,6 +93,8 @@ clients = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("user_id", "name", name="uq_clients_user_name"),
 )
+# Listing a user's clients pages in creation order: WHERE user_id = ? ORDER BY id LIMIT/OFFSET.
+Index("ix_clients_user_id_id", clients.c.user_id, clients.c.id)
 
 subscriptions = Table(
     "subscriptions",
@@ -130,6 +132,8 @@ Index("ix_tokens_family_id", tokens.c.family_id)
 Index("ix_tokens_client_id", tokens.c.client_id)
 Index("ix_tokens_user_id", tokens.c.user_id)
 Index("ix_tokens_access_expires_at", tokens.c.access_expires_at)
+# The purge finds revoked pairs without scanning the table.
+Index("ix_tokens_revoked_at", tokens.c.revoked_at)
 
 login_failures = Table(
     "login_failures",
@@ -138,4 +142,13 @@ login_failures = Table(
     Column("key", String(320), primary_key=True),
     Column("window_start", BigInteger, nullable=False),
     Column("failures", Integer, nullable=False),
+)
+
+# One row per periodic job ("purge"): the process whose conditional UPDATE moves ``last_run``
+# forward runs the job; the others skip that round (revision 0002).
+housekeeping = Table(
+    "housekeeping",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("last_run", BigInteger, nullable=False),
 )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import string
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,6 +24,10 @@ _hasher = PasswordHasher()
 # Verified when the user does not exist, so that a wrong username costs as much as a wrong
 # password and response time does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Each verification takes 64 MiB and a CPU for a while. Unbounded, a burst of Basic requests
+# (valid or not) runs one per worker thread: memory balloons and the threads holding database
+# locks starve until SQLite gives up (503). One verification per CPU at a time; the rest wait.
+_VERIFY_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 def new_secret() -> str:
@@ -57,6 +63,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; costs the same when the user is unknown (hash None)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _VERIFY_SLOTS:
+            matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
+        return matches and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

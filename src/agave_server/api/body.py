@@ -23,9 +23,17 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
+def _no_nul(key: str, value: str) -> None:
+    """No field of this API can hold NUL, and PostgreSQL text cannot store or compare it."""
+    if "\x00" in key or "\x00" in value:
+        shown = key.replace("\x00", "\\0")[:40]
+        raise BadRequest(f"Field '{shown}' contains a NUL character, which is not allowed.")
+
+
 def _from_pairs(pairs: list[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in pairs:
+        _no_nul(key, value)
         if key in out:
             raise BadRequest(f"Field '{key[:40]}' is given more than once.")
         out[key] = value
@@ -65,6 +73,7 @@ def parse_json(raw: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in data.items():
         text = _json_scalar(key, value)
+        _no_nul(key, text or "")
         if text is not None:
             out[key] = text
     return out

@@ -76,11 +76,15 @@ def _keep_fields(item: Any, fields: list[str]) -> Any:
     return item
 
 
-def shape_result(result: Any, params: Mapping[str, str]) -> Any:
-    """Apply paging (lists) and ``filter`` (objects) to a result."""
-    limit = _non_negative(params, "limit", DEFAULT_LIMIT)
-    offset = _non_negative(params, "offset", 0)
-    if isinstance(result, list):
+def page(params: Mapping[str, str]) -> tuple[int, int]:
+    """``(limit, offset)`` from the query, for routes that page in the database query."""
+    return _non_negative(params, "limit", DEFAULT_LIMIT), _non_negative(params, "offset", 0)
+
+
+def shape_result(result: Any, params: Mapping[str, str], paged: bool = False) -> Any:
+    """Apply paging (lists, unless the query already paged them) and ``filter`` to a result."""
+    limit, offset = page(params)
+    if isinstance(result, list) and not paged:
         result = result[offset : offset + limit]
     fields = [f.strip() for f in (_single(params, "filter") or "").split(",") if f.strip()]
     if fields:
@@ -97,9 +101,10 @@ def envelope(
     params: Mapping[str, str],
     status: int = 200,
     headers: Mapping[str, str] | None = None,
+    paged: bool = False,
 ) -> Response:
     """A success envelope, shaped by the request's query parameters."""
-    shaped = shape_result(result, params)
+    shaped = shape_result(result, params, paged)
     pretty = _flag(params, "pretty")
     if _flag(params, "naked"):
         return json_response(shaped, status, headers, pretty)

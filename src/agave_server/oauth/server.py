@@ -27,7 +27,7 @@ from ..storage import Database
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
-from .errors import TooManyAttemptsError
+from .errors import TooManyAttemptsError, description_text
 from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
 from .models import GRANT_TYPES, OAuthClient
 from .revocation import Revocation
@@ -145,7 +145,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         try:
             credentials = parse_basic(request.headers.get("Authorization"))
         except MalformedCredentials as err:
-            raise InvalidClientError(status_code=401, description=str(err)) from None
+            raise InvalidClientError(
+                status_code=401, description=description_text(str(err))
+            ) from None
         if credentials is None:
             raise InvalidClientError(
                 status_code=401,

@@ -1,8 +1,8 @@
 """Brute-force protection: too many failed logins for an account, address or client -> 429.
 
-The counts live in the database (``storage.throttle``), so every process enforces the same
-limits. A success clears the account's count (not the address's: one attacker's good login
-must not reset their budget for guessing other accounts).
+The counts live in the database, or in Redis when configured (``storage.counters``), so every
+process enforces the same limits. A success clears the account's count (not the address's: one
+attacker's good login must not reset their budget for guessing other accounts).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 from ..config import Settings
 from ..errors import TooManyRequests
 from ..storage import Database
-from ..storage import throttle as store
+from ..storage.counters import login_counters
 
 
 class LoginThrottle:
     def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
+        self._counters = login_counters(db, settings)
         self._window = settings.login_window
         self._per_account = settings.login_max_failures
         self._per_address = settings.login_max_failures_per_address
@@ -31,8 +31,8 @@ class LoginThrottle:
 
         Returns whether the account has failures on record (so a success knows to clear them).
         """
-        wait, recorded = store.failure_state(
-            self._db, self._limits(account_key, address), self._window
+        wait, recorded = self._counters.failure_state(
+            self._limits(account_key, address), self._window
         )
         if wait is not None:
             raise TooManyRequests(
@@ -41,10 +41,10 @@ class LoginThrottle:
         return account_key in recorded
 
     def failed(self, account_key: str, address: str | None) -> None:
-        store.record_failure(self._db, list(self._limits(account_key, address)), self._window)
+        self._counters.record_failure(list(self._limits(account_key, address)), self._window)
 
     def succeeded(self, account_key: str) -> None:
-        store.clear(self._db, account_key)
+        self._counters.clear(account_key)
 
 
 def user_key(tenant_id: int, username: str) -> str:

@@ -78,11 +78,15 @@ def create_client(
     return Client(id=new_id, **values)
 
 
-def list_clients(db: Database, user_id: int) -> list[Client]:
+def list_clients(
+    db: Database, user_id: int, limit: int | None = None, offset: int = 0
+) -> list[Client]:
+    """A user's clients in creation order, one page of them when ``limit`` is given."""
+    query = select(clients).where(clients.c.user_id == user_id).order_by(clients.c.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     with db.read() as conn:
-        rows = conn.execute(
-            select(clients).where(clients.c.user_id == user_id).order_by(clients.c.id)
-        )
+        rows = conn.execute(query)
         return [_client(r) for r in rows]
 
 

@@ -21,12 +21,24 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 _WRITE = "agave_write"
 
 
+def _create_private(path: str) -> None:
+    """Create the database file owner-only (0600) if it does not exist yet.
+
+    It holds password hashes and token digests; SQLite gives its -wal and -shm files the
+    database file's permissions, so they are private too.
+    """
+    import os
+    from pathlib import Path
+
+    db_file = Path(path).expanduser()
+    db_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(db_file, os.O_CREAT | os.O_RDWR, 0o600))
+
+
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     path = make_url(url).database
     if path and path != ":memory:":
-        from pathlib import Path
-
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
     engine = create_engine(url, echo=echo, pool_size=8, max_overflow=16)
 
     @event.listens_for(engine, "connect")

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from ...services import clients as service
 from ..body import read_params
 from ..context import basic_user, state, tenant_of
-from ..envelope import envelope
+from ..envelope import envelope, page
 from ..representations import client_json, subscription_json
 from ..schemas import (
     CREATE_CLIENT_BODY,
@@ -65,8 +65,11 @@ async def create_client(request: Request) -> Response:
 def _list(request: Request) -> Response:
     tenant = tenant_of(request)
     owner = basic_user(request, tenant)
-    clients = service.list_for(state(request).db, owner)
-    return envelope([client_json(tenant, owner, c) for c in clients], "", request.query_params)
+    limit, offset = page(request.query_params)
+    clients = service.list_for(state(request).db, owner, limit, offset)
+    return envelope(
+        [client_json(tenant, owner, c) for c in clients], "", request.query_params, paged=True
+    )
 
 
 @router.get(

@@ -1,0 +1,251 @@
+"""Render one run's results (a JSON-able dict) as ``RESULTS.md``.
+
+Only formatting lives here; the verdicts come from ``bench/targets.py``. The
+same dict is saved next to the Markdown as ``.json`` so a report can be
+re-rendered or compared (before/after) without re-running.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.targets import check_all, cpu_efficiency, efficiency
+
+SCENARIOS = {
+    "bare_starlette": "bare Starlette + uvicorn `/health` (reference)",
+    "health": "our bare `/health` (no DB): efficiency base",
+    "client_credentials": "`client_credentials` grant",
+    "refresh_token": "`refresh_token` grant (distinct pre-minted tokens)",
+    "password": "`password` grant",
+    "me": "bearer validation, `GET /profiles/v2/me`",
+    "client_create": "client create, `POST /clients/v2` (Basic)",
+}
+
+
+def scenario_title(key: str) -> str:
+    if key.startswith("list_"):
+        return f"clients list, user with {int(key[5:]):,} clients (first page, Basic)"
+    return SCENARIOS.get(key, key)
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _lat(run: dict | None) -> str:
+    if not run:
+        return "—"
+    return " / ".join(_num(run.get(k)) for k in ("p50", "p99", "max"))
+
+
+def _errors(run: dict | None) -> str:
+    if not run:
+        return "—"
+    n = sum(run["errors"].values())
+    return "0" if n == 0 else f"**{n}** {run['errors']}"
+
+
+def _cpu(run: dict | None) -> str:
+    if not run or run.get("server_cpu_ms") is None:
+        return "—"
+    return _num(run["server_cpu_ms"], 2)
+
+
+def _loads(*runs: dict | None) -> str:
+    """The 1-min load average before each run (ours / peer): other work on the machine."""
+    values = [_num(r.get("load_average")) for r in runs if r and r.get("load_average") is not None]
+    return " / ".join(values) or "—"
+
+
+def _scenario_rows(results: dict) -> list[str]:
+    runs = results["runs"]
+    ours, peer, bare = runs.get("ours", {}), runs.get("peer", {}), runs.get("bare", {})
+    keys = ["bare_starlette"] if bare else []
+    keys += [k for k in ("health", "client_credentials", "refresh_token", "password", "me",
+                         "client_create") if k in ours or k in peer]
+    keys += sorted((k for k in ours if k.startswith("list_")), key=lambda k: int(k[5:]))
+    rows = [
+        "| scenario | ours req/s | ours p50 / p99 / max ms | ours errors | efficiency "
+        "| ours CPU ms/req (efficiency) | peer req/s | peer p50 / p99 / max ms | peer errors "
+        "| peer CPU ms/req | ours ÷ peer | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in keys:
+        mine = bare.get("health") if key == "bare_starlette" else ours.get(key)
+        theirs = peer.get(key)
+        eff = None
+        if key == "bare_starlette" and mine and ours.get("health"):
+            eff = mine["rps"] / ours["health"]["rps"]
+        elif key != "bare_starlette":
+            eff = efficiency(results, key)
+        ratio = mine["rps"] / theirs["rps"] if mine and theirs and theirs["rps"] else None
+        cpu = _cpu(mine)
+        cpu_eff = None if key == "bare_starlette" else cpu_efficiency(results, key)
+        if cpu_eff is not None:
+            cpu += f" ({cpu_eff:.3f})"
+        rows.append(
+            f"| {scenario_title(key)} | {_num(mine and mine['rps'])} | {_lat(mine)} "
+            f"| {_errors(mine)} | {_num(eff, 3)} | {cpu} | {_num(theirs and theirs['rps'])} "
+            f"| {_lat(theirs)} | {_errors(theirs)} | {_cpu(theirs)} "
+            f"| {_num(ratio)}{'×' if ratio else ''} | {_loads(mine, theirs)} |"
+        )
+    return rows
+
+
+def _hash_section(results: dict) -> list[str]:
+    h = results.get("hash")
+    if not h:
+        return ["Not measured."]
+    return [
+        f"- Parameters (read from the hash the server stored for the benchmark user): "
+        f"{h['parameters']}.",
+        f"- One verification: **{h['single_ms']:.1f} ms** (median of 5, one process).",
+        f"- {h['processes']} processes verifying in parallel: **{h['per_second']:.1f} "
+        f"verifications/s**: the ceiling for a password grant and for every "
+        f"Basic-authenticated call (client create, clients list).",
+        *(f"- Measured again just before `{key}`: {rate:.1f} verifications/s (the targets "
+          "compare that scenario with this figure)."
+          for key, rate in (results.get("hash_adjacent") or {}).items()),
+    ]
+
+
+def _list_section(results: dict) -> list[str]:
+    lat = results.get("list_latency") or {}
+    if not lat:
+        return ["Not measured."]
+    single = (results.get("hash") or {}).get("single_ms")
+    rows = [
+        "Concurrency 1 (service time, no queueing). The Basic check (one argon2 "
+        "verification) is part of every request; the last column is what is left "
+        "for the query and the response.",
+        "",
+        "| clients held | requests | p50 ms | p99 ms | max ms | errors "
+        "| p50 − one argon2 verification, ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for count in sorted(lat, key=int):
+        run = lat[count]
+        rest = run["p50"] - single if single and run.get("p50") is not None else None
+        rows.append(f"| {int(count):,} | {run['requests']} | {_num(run['p50'])} "
+                    f"| {_num(run['p99'])} | {_num(run['max'])} | {_errors(run)} | {_num(rest)} |")
+    return rows
+
+
+def _startup_section(results: dict) -> list[str]:
+    s = results.get("startup")
+    if not s:
+        return ["Not measured."]
+    rows = [
+        f"Median wall time over {s['repeats']} runs of the same request "
+        f"(`GET /clients/v2`, Basic, a user with {s['clients']} clients); overhead = "
+        "wall − curl's.",
+        "",
+        "| command | median wall ms | overhead ms |",
+        "|---|---:|---:|",
+    ]
+    for key, title in (("agave", "`agave clients list --json` (ours)"),
+                       ("agavepy095", "script with agavepy 0.9.5 (`Agave(...).clients_list()`)"),
+                       ("curl", "`curl -u USER:PASS .../clients/v2`")):
+        item = s.get(key)
+        if item:
+            rows.append(f"| {title} | {_num(item['median_ms'])} "
+                        f"| {_num(item.get('overhead_ms'))} |")
+        else:
+            rows.append(f"| {title} | not run | — |")
+    rows.append("")
+    rows.append(f"Overhead ratio (ours ÷ agavepy 0.9.5): **{_num(s.get('overhead_ratio'), 2)}**.")
+    imp = s.get("importtime_ms") or {}
+    if imp:
+        rows.append("")
+        rows.append("`python -X importtime -c \"import agavepy.agave\"` (median of the runs; "
+                    "the total includes the interpreter's own start-up imports):")
+        rows.append("")
+        for key, title in (("ours", "ours"), ("agavepy095", "agavepy 0.9.5")):
+            if key in imp:
+                item = imp[key]
+                rows.append(f"- {title}: **{item['total_ms']:.1f} ms** in all, of which "
+                            f"`agavepy.agave` {item.get('module_ms', 0):.1f} ms; heaviest "
+                            "packages it pulls in: "
+                            + ", ".join(f"`{n}` {ms:.1f} ms" for n, ms in item["top"]))
+    return rows
+
+
+def _rss_section(results: dict) -> list[str]:
+    rss = results.get("rss") or {}
+    if not rss:
+        return ["Not measured."]
+    rows = ["| server | worker pid | RSS MB |", "|---|---:|---:|"]
+    for side, title in (("ours", "ours"), ("peer", "peer (gunicorn)"), ("bare", "bare Starlette")):
+        for w in rss.get(side) or []:
+            rows.append(f"| {title} | {w['pid']} | {w['rss_mb']:.1f} |")
+    return rows
+
+
+def render(results: dict, notes: str = "") -> str:
+    m, st = results["machine"], results["settings"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `python3 tasks.py bench` (`bench/run.py`); do not edit by hand "
+        "(hand-written findings go in `bench/NOTES.md`, included at the end).",
+        "",
+        "## Machine and settings",
+        "",
+        *(f"- {k}: {v}" for k, v in m.items()),
+        *(f"- {k}: {v}" for k, v in st.items()),
+        "",
+        "## Scenarios",
+        "",
+        "Throughput (req/s) and latency (ms, nearest rank) from `shared/peers/loadgen.py`; "
+        "efficiency = scenario req/s ÷ our bare `/health` req/s in this run (same server, "
+        "same workers). The peer has no clients API, so those rows are ours alone. "
+        "CPU ms/req: CPU time of all the server's processes during the run ÷ requests "
+        "(in brackets: our `/health`'s CPU per request ÷ this one's, an efficiency that "
+        "other programs on the machine cannot skew; with PostgreSQL, its backends are not "
+        "counted). Load avg: the machine's 1-minute load average just before the run "
+        "(ours / peer); "
+        f"with {m.get('nproc', '?')} cores, anything above that means other programs "
+        "shared the CPU during the run.",
+        "",
+        *_scenario_rows(results),
+        "",
+        "## Targets",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        *(f"| {c.target} | {c.measured} | **{c.verdict}** |" for c in check_all(results)),
+        "",
+        "## Password hashing: the limit for password grants and Basic calls",
+        "",
+        *_hash_section(results),
+        "",
+        "## Clients list: first-page latency by number of clients",
+        "",
+        *_list_section(results),
+        "",
+        "## CLI start-up",
+        "",
+        *_startup_section(results),
+        "",
+        "## Server memory at the end (VmRSS per worker)",
+        "",
+        *_rss_section(results),
+        "",
+    ]
+    problems = results.get("problems") or []
+    if problems:
+        lines += ["## What did not run", "", *(f"- {p}" for p in problems), ""]
+    if notes.strip():
+        lines += [notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def write(results: dict, out: Path, notes_path: Path | None = None) -> None:
+    import json
+
+    notes = notes_path.read_text() if notes_path and notes_path.is_file() else ""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(results, notes))
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")

@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""Benchmark our tenant server beside the DOT peer and a bare endpoint; write RESULTS.md.
+
+    python3 tasks.py bench                 # full run (about 10 minutes), peer included if present
+    python3 tasks.py bench --no-peer       # ours and the bare endpoint only
+    python3 tasks.py bench --smoke --out /tmp/r.md   # 1–2 s per scenario, no peer (CI)
+
+Everything runs on loopback; every process started here is stopped by its pid;
+every load run stops by itself (loadgen's duration/request/bodies bounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import hashlimit, machine, report, seed, startup  # noqa: E402
+from bench.bare import BareServer  # noqa: E402
+from bench.load import REQUEST_TIMEOUT_S, Load, LoadGenerator, Result, find_peers_dir  # noqa: E402
+from bench.ours import OurServer  # noqa: E402
+from bench.peer import Peer  # noqa: E402
+from bench.procs import tree_cpu_seconds  # noqa: E402
+
+DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
+NOTES = ROOT / "bench" / "NOTES.md"
+PEER_WARMUP_REQUESTS = 8
+STARTUP_CLIENTS = 10  # a typical user: one page, one request for every command
+PHASES = ("bare", "health", "client_credentials", "password", "refresh_token", "me",
+          "client_create", "lists", "startup")
+
+
+@dataclass
+class Settings:
+    concurrency: int
+    duration: float
+    warmup: float
+    workers: int
+    list_counts: tuple[int, ...]
+    latency_duration: float
+    hash_seconds: float
+    startup_repeats: int
+    peer: bool
+    only: frozenset[str] | None = None
+
+    def wants(self, phase: str) -> bool:
+        return self.only is None or phase in self.only
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Settings:
+        smoke = args.smoke
+        return cls(
+            # Smoke mode checks that every path works, not how fast: few clients in flight
+            # keep the password-hash-bound scenarios to a couple of seconds each.
+            concurrency=args.concurrency or (4 if smoke else 32),
+            duration=args.duration or (1.0 if smoke else 20.0),
+            warmup=args.warmup if args.warmup is not None else (0.0 if smoke else 3.0),
+            workers=args.workers,
+            list_counts=tuple(args.list_counts
+                              or ((100, 1000) if smoke else (100, 10_000, 100_000))),
+            latency_duration=1.0 if smoke else 5.0,
+            hash_seconds=1.0 if smoke else 5.0,
+            startup_repeats=1 if smoke else 7,
+            peer=not (smoke or args.no_peer),
+            only=frozenset(args.only) if args.only else None,
+        )
+
+
+class Bench:
+    """One run: the servers, the load generator and the results dict being filled."""
+
+    def __init__(self, settings: Settings, workdir: Path, loadgen: Path) -> None:
+        self.s = settings
+        self.workdir = workdir
+        self.gen = LoadGenerator(loadgen)
+        self.results: dict = {
+            "machine": machine.describe(),
+            "settings": {
+                "workers (ours, peer, bare)": settings.workers,
+                "concurrency": settings.concurrency,
+                "duration per scenario": f"{settings.duration:g} s, after a separate uncounted "
+                                         f"{settings.warmup:g} s warm-up run",
+                "database (ours)": "PostgreSQL" if _pg() else "SQLite (file, temp dir)",
+                "load generator": str(loadgen),
+            },
+            "runs": {"ours": {}, "peer": {}, "bare": {}},
+            "problems": [],
+        }
+        self.ours: OurServer | None = None
+        self.peer: Peer | None = None
+        self.bare_server: BareServer | None = None
+
+    # -- helpers -----------------------------------------------------------
+    def note(self, problem: str) -> None:
+        problem = " ".join(problem.split())  # one line in the report
+        print(f"[bench] PROBLEM: {problem}", file=sys.stderr, flush=True)
+        self.results["problems"].append(problem)
+
+    def attempt(self, what: str, fn: Callable[[], object]) -> object | None:
+        """Run one step; a failure is recorded and the run goes on with the next step."""
+        try:
+            return fn()
+        except Exception as e:
+            traceback.print_exc()
+            self.note(f"{what}: {type(e).__name__}: {str(e)[:500]}")
+            return None
+
+    def load(self, side: str, key: str, load: Load, *, warmup_load: Load | None = None,
+             concurrency: int | None = None, duration: float | None = None,
+             warmup: float | None = None, warmup_requests: int | None = None) -> Result:
+        """Warm up in a separate, uncounted run; then measure from an idle server.
+
+        loadgen's own ``--warmup`` leaves the warm-up's requests in flight at
+        the start of the measured window, uncounted: for a slow endpoint (the
+        peer's token endpoint at 5 req/s and concurrency 32 is 6 s of backlog)
+        that understates throughput by a quarter. A separate warm-up run ends
+        only when its last request is answered. Bodies files are one-shot, so
+        those scenarios warm up on ``warmup_load`` (their own bodies) or not at all.
+        """
+        c = concurrency or self.s.concurrency
+        w = self.s.warmup if warmup is None else warmup
+        warm = warmup_load or (None if load.bodies else load)
+        if w > 0 and warm is not None:
+            wres = self.gen.run(f"{side}/{key} warm-up", warm, concurrency=c, duration=w,
+                                requests=warmup_requests)
+            if wres.error_count:
+                print(f"[bench] {side}/{key} warm-up errors: {wres.errors} {wres.first_error}",
+                      file=sys.stderr, flush=True)
+        load_average = os.getloadavg()[0]
+        root = self._root_pid(side)
+        cpu0 = tree_cpu_seconds(root) if root else None
+        res = self.gen.run(f"{side}/{key}", load, concurrency=c,
+                           duration=duration or self.s.duration)
+        res.load_average = load_average
+        if cpu0 is not None and res.requests:
+            res.server_cpu_ms = (tree_cpu_seconds(root) - cpu0) * 1000 / res.requests
+        print(f"[bench] {side:5} {key:20} {res.rps:10.1f} req/s  p50 {res.p50} p99 {res.p99} "
+              f"max {res.max} ms  errors {res.errors or 0}"
+              + (f" first: {res.first_error[:200]}" if res.first_error else ""), flush=True)
+        return res
+
+    def _root_pid(self, side: str) -> int | None:
+        """The pid at the top of the server measured on ``side`` (for its CPU time)."""
+        if side == "ours" and self.ours is not None and self.ours.process.proc is not None:
+            return self.ours.process.proc.pid
+        if side == "peer" and self.peer is not None:
+            return self.peer.master_pid()
+        if side == "bare" and self.bare_server is not None and self.bare_server.proc is not None:
+            return self.bare_server.proc.pid
+        return None
+
+    def record(self, side: str, key: str, res: Result) -> None:
+        self.results["runs"][side][key] = asdict(res)
+
+    # -- phases ------------------------------------------------------------
+    def bare(self) -> None:
+        with BareServer(self.s.workers, self.workdir / "bare.log") as srv:
+            self.bare_server = srv
+            self.record("bare", "health", self.load("bare", "health", Load(f"{srv.url}/health")))
+            self.results.setdefault("rss", {})["bare"] = [asdict(w) for w in srv.worker_rss()]
+
+    def hash_limit(self, before: str | None = None) -> None:
+        """Raw argon2 verifications/s; with ``before``, again just ahead of that scenario.
+
+        The machine's speed drifts from minute to minute, so each password-bound
+        scenario is compared with a limit measured right before it.
+        """
+        assert self.ours is not None
+        encoded = self.ours.stored_password_hash()
+        limit = hashlimit.measure(encoded, self.ours.password, processes=self.s.workers,
+                                  seconds=self.s.hash_seconds)
+        if before is None:
+            self.results["hash"] = asdict(limit)
+        else:
+            self.results.setdefault("hash_adjacent", {})[before] = limit.per_second
+        print(f"[bench] argon2: {limit.parameters}; {limit.single_ms:.1f} ms; "
+              f"{limit.per_second:.1f}/s with {limit.processes} processes", flush=True)
+
+    def token_scenarios(self) -> None:
+        """The token endpoint and bearer validation, ours then the peer's, interleaved."""
+        o, p = self.ours, self.peer
+        for key, form in (
+            ("client_credentials", {"grant_type": "client_credentials"}),
+            ("password", None),
+            ("refresh_token", None),
+            ("me", None),
+        ):
+            if not self.s.wants(key):
+                continue
+            if o is not None:
+                self.attempt(f"ours/{key}", lambda k=key, f=form: self._ours_token(k, f))
+            if p is not None:
+                self.attempt(f"peer/{key}", lambda k=key, f=form: self._peer_token(k, f))
+
+    def _ours_token(self, key: str, form: dict | None) -> None:
+        o = self.ours
+        assert o is not None
+        if key == "password":
+            form = {"grant_type": "password", "username": o.username, "password": o.password,
+                    "scope": "PRODUCTION"}
+            self.hash_limit(before=key)
+        if key == "me":
+            token = o.password_grant()["access_token"]
+            load = Load(f"{o.url}/profiles/v2/me", bearer=token)
+        elif key == "refresh_token":
+            warm_bodies, bodies = self._ours_refresh_bodies()
+            load = Load(f"{o.url}/token", basic=o.client_basic, bodies=bodies)
+            warm = Load(f"{o.url}/token", basic=o.client_basic, bodies=warm_bodies)
+            self.record("ours", key, self.load("ours", key, load, warmup_load=warm))
+            return
+        else:
+            load = Load(f"{o.url}/token", basic=o.client_basic, form=form or {})
+        self.record("ours", key, self.load("ours", key, load))
+
+    def _ours_refresh_bodies(self) -> tuple[Path, Path]:
+        """Distinct refresh tokens for the warm-up and the measured run.
+
+        Sized on client_credentials' pace (a refresh does more, so is slower):
+        loadgen stops early if a bodies file runs out, which the report shows.
+        """
+        o = self.ours
+        assert o is not None
+        cc = self.results["runs"]["ours"].get("client_credentials")
+        pace = cc["rps"] if cc else 1000.0
+        warm_n = int(min(100_000, max(50, pace * self.s.warmup * 1.5)))
+        main_n = int(min(400_000, max(200, pace * self.s.duration * 1.5)))
+        whole = self.workdir / "ours-refresh.txt"
+        t0 = time.perf_counter()
+        made = seed.refresh_bodies(o, warm_n + main_n, whole)
+        print(f"[bench] minted {made} refresh tokens in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        return split_bodies(whole, warm_n)
+
+    def _peer_token(self, key: str, form: dict | None) -> None:
+        p = self.peer
+        assert p is not None
+        if key == "password":
+            form = {"grant_type": "password", "username": "bench", "password": "bench-password",
+                    "scope": "PRODUCTION"}
+        if key == "me":
+            load = Load(f"{p.url}/profiles/v2/me", bearer=p.password_token()["access_token"])
+        elif key == "refresh_token":
+            whole = self.workdir / "peer-refresh.txt"
+            p.mint_refresh_tokens(2200, whole)  # it serves about 5 refreshes/s
+            warm_bodies, bodies = split_bodies(whole, 200)
+            load = Load(f"{p.url}/token", basic=p.basic, bodies=bodies)
+            warm = Load(f"{p.url}/token", basic=p.basic, bodies=warm_bodies)
+            self.record("peer", key, self.load("peer", key, load, warmup_load=warm,
+                                               warmup_requests=PEER_WARMUP_REQUESTS))
+            return
+        else:
+            load = Load(f"{p.url}/token", basic=p.basic, form=form or {})
+        # Its token endpoint does a few requests per second: a few warm it up.
+        cap = None if key == "me" else PEER_WARMUP_REQUESTS
+        self.record("peer", key, self.load("peer", key, load, warmup_requests=cap))
+
+    def client_create(self) -> None:
+        """``POST /clients/v2`` with a new name each time (a bodies file: each line sent once)."""
+        o = self.ours
+        assert o is not None
+        limit = (self.results.get("hash") or {}).get("per_second") or 100.0
+        warm_n = int(limit * self.s.warmup * 2 + 64)
+        main_n = int(limit * self.s.duration * 2 + 64)
+        tag = secrets.token_hex(3)
+        whole = self.workdir / "create-bodies.txt"
+        whole.write_text("".join(
+            f"clientName=bench-{tag}-{i}&description=benchmark+client+{i}\n"
+            for i in range(warm_n + main_n)))
+        warm_bodies, bodies = split_bodies(whole, warm_n)
+        self.hash_limit(before="client_create")
+        load = Load(f"{o.url}/clients/v2", basic=o.user_basic, bodies=bodies)
+        warm = Load(f"{o.url}/clients/v2", basic=o.user_basic, bodies=warm_bodies)
+        self.record("ours", "client_create",
+                    self.load("ours", "client_create", load, warmup_load=warm))
+
+    def clients_lists(self) -> None:
+        o = self.ours
+        assert o is not None
+        for count in self.s.list_counts:
+            username, password = f"lister{count}", "bench-pw-" + secrets.token_hex(8)
+            o.add_user(username, password)
+            t0 = time.perf_counter()
+            seed.clients(o, username, password, count)
+            print(f"[bench] seeded {count:,} clients for {username} in "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+            load = Load(f"{o.url}/clients/v2", basic=f"{username}:{password}")
+            key = f"list_{count}"
+            single = self.load("ours", f"{key}@c1", load, concurrency=1,
+                               duration=self.s.latency_duration, warmup=0.5)
+            self.results.setdefault("list_latency", {})[str(count)] = asdict(single)
+            # At concurrency 32 each request waits for about 32 / workers others: when that
+            # exceeds loadgen's timeout the run would only measure timeouts.
+            queue_s = (single.p50 or 0) / 1000 * self.s.concurrency / self.s.workers
+            if queue_s > REQUEST_TIMEOUT_S / 2:
+                self.note(f"ours/{key} at concurrency {self.s.concurrency} skipped: one request "
+                          f"takes {single.p50 / 1000:.1f} s alone, so requests would queue for "
+                          f"about {queue_s:.0f} s (timeout {REQUEST_TIMEOUT_S} s)")
+                continue
+            if count == self.s.list_counts[0]:
+                self.hash_limit(before=key)
+            self.record("ours", key, self.load("ours", key, load))
+
+    def cli_startup(self) -> None:
+        """``agave clients list --json`` vs agavepy 0.9.5 vs curl, for a user with a few clients."""
+        o = self.ours
+        assert o is not None
+        username, password = "cliuser", "bench-pw-" + secrets.token_hex(8)
+        o.add_user(username, password)
+        seed.clients(o, username, password, STARTUP_CLIENTS)
+        legacy = self.attempt("agavepy 0.9.5 virtualenv", _legacy_python)
+        names = seed.client_names(o, username, password, limit=3)
+        res = startup.measure(o.url, username, password, names, repeats=self.s.startup_repeats,
+                              legacy_python=legacy, workdir=self.workdir)
+        res["clients"] = STARTUP_CLIENTS
+        for problem in res.pop("problems"):
+            self.note(problem)
+        self.results["startup"] = res
+
+    def _start_ours(self, stack: contextlib.ExitStack) -> OurServer:
+        ours = OurServer(self.workdir / "ours", self.s.workers)  # migrates its database
+        stack.callback(ours.close)
+        ours.start()
+        return ours
+
+    def memory(self) -> None:
+        rss = self.results.setdefault("rss", {})
+        if self.ours is not None:
+            rss["ours"] = [asdict(w) for w in self.ours.worker_rss()]
+        if self.peer is not None:
+            rss["peer"] = [asdict(w) for w in self.peer.worker_rss()]
+
+    # -- the whole run -----------------------------------------------------
+    def run(self, peers_dir: Path | None) -> dict:
+        self.results["machine"]["load average at start (1/5/15 min)"] = _loadavg()
+        try:
+            return self._run(peers_dir)
+        finally:
+            self.results["machine"]["load average at end (1/5/15 min)"] = _loadavg()
+
+    def _run(self, peers_dir: Path | None) -> dict:
+        if self.s.wants("bare"):
+            self.attempt("bare Starlette endpoint", self.bare)
+        with contextlib.ExitStack() as stack:
+            self.ours = self.attempt("starting our server", lambda: self._start_ours(stack))
+            if self.s.peer and peers_dir is not None:
+                self._start_peer(stack, peers_dir)
+            elif self.s.peer:
+                self.note("peer skipped: no shared/peers folder next to the repository")
+            if self.ours is not None:
+                url = f"{self.ours.url}/health"
+                if self.s.wants("health"):
+                    self.attempt("ours/health", lambda: self.record(
+                        "ours", "health", self.load("ours", "health", Load(url))))
+                if any(self.s.wants(x) for x in ("password", "client_create", "lists")):
+                    self.attempt("argon2 limit", self.hash_limit)
+            self.token_scenarios()
+            if self.ours is not None:
+                if self.s.wants("client_create"):
+                    self.attempt("ours/client_create", self.client_create)
+                if self.s.wants("lists"):
+                    self.attempt("clients list", self.clients_lists)
+                if self.s.wants("startup"):
+                    self.attempt("CLI start-up", self.cli_startup)
+            self.attempt("memory", self.memory)
+        return self.results
+
+    def _start_peer(self, stack: contextlib.ExitStack, peers_dir: Path) -> None:
+        peer = Peer(peers_dir, self.s.workers)
+        stack.callback(peer.stop)
+        self.attempt("peer setup", peer.setup)
+        if peer.client_id:
+            self.attempt("peer start", peer.start)
+            if peer.proc is not None and peer.proc.poll() is None:
+                self.peer = peer
+
+
+def split_bodies(path: Path, first: int) -> tuple[Path, Path]:
+    """Split a one-body-per-line file after ``first`` lines: (warm-up file, measured file)."""
+    lines = path.read_text().splitlines(keepends=True)
+    head, tail = path.with_suffix(".warm.txt"), path.with_suffix(".main.txt")
+    head.write_text("".join(lines[:first]))
+    tail.write_text("".join(lines[first:]))
+    return head, tail
+
+
+def _loadavg() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _pg() -> bool:
+    return bool(os.environ.get("AGAVE_TEST_DATABASE_URL"))
+
+
+def _legacy_python() -> Path:
+    from tests.support.legacy import agavepy095_python
+
+    return agavepy095_python()
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true", help="1–2 s per scenario, small data, no peer")
+    p.add_argument("--no-peer", action="store_true", help="skip the DOT peer")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report (JSON beside it)")
+    p.add_argument("--concurrency", type=int, help="clients in flight (default 32, smoke 4)")
+    p.add_argument("--duration", type=float, help="seconds per scenario (default 20, smoke 1)")
+    p.add_argument("--warmup", type=float, help="seconds of warm-up (default 3, smoke none)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--list-counts", type=lambda s: [int(x) for x in s.split(",")],
+                   help="clients held by the listing users, e.g. 100,10000,100000")
+    p.add_argument("--render", type=Path, metavar="RESULTS.json",
+                   help="only re-render the report from a saved run's JSON")
+    p.add_argument("--keep-workdir", action="store_true",
+                   help="keep the temporary folder (databases, server logs) for a post-mortem")
+    p.add_argument("--only", type=lambda s: s.split(","), metavar="PHASE,...",
+                   help="run only these phases (for profiling): " + ",".join(PHASES))
+    args = p.parse_args(argv)
+    if args.only and not set(args.only) <= set(PHASES):
+        p.error(f"--only: unknown phase(s) {sorted(set(args.only) - set(PHASES))}; "
+                f"choose from {', '.join(PHASES)}")
+    if args.concurrency is not None and not 1 <= args.concurrency <= 1024:
+        p.error("--concurrency must be 1..1024")
+    if args.duration is not None and not 0 < args.duration <= 600:
+        p.error("--duration must be in (0, 600]")
+    if args.warmup is not None and not 0 <= args.warmup <= 600:
+        p.error("--warmup must be in [0, 600]")
+    if not 1 <= args.workers <= 64:
+        p.error("--workers must be 1..64")
+    if args.list_counts and not all(1 <= n <= 1_000_000 for n in args.list_counts):
+        p.error("--list-counts: each count must be 1..1000000")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:
+        # Re-render a saved run (e.g. after editing bench/NOTES.md) without measuring again.
+        import json
+
+        report.write(json.loads(args.render.read_text()), args.out, NOTES)
+        print(f"[bench] wrote {args.out} from {args.render}", flush=True)
+        return 0
+    settings = Settings.from_args(args)
+    peers_dir = find_peers_dir()
+    loadgen = peers_dir / "loadgen.py" if peers_dir else ROOT / "bench" / "loadgen.py"
+    workdir = Path(tempfile.mkdtemp(prefix="agave-bench-"))
+    try:
+        results = Bench(settings, workdir, loadgen).run(peers_dir)
+    finally:
+        if args.keep_workdir:
+            print(f"[bench] kept {workdir} (server logs: */server.log)", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report.write(results, args.out, NOTES)
+    print(f"[bench] wrote {args.out} and {args.out.with_suffix('.json')}", flush=True)
+    errors = sum(sum(r["errors"].values()) for runs in results["runs"].values()
+                 for r in runs.values())
+    return 1 if errors or results["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

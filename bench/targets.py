@@ -1,0 +1,154 @@
+"""The issue's targets, checked against one run's results.
+
+Each check returns ``(target, measured, verdict)``; verdict is ``met``,
+``missed`` or ``not measured``. Kept apart from the Markdown so the smoke test
+and the report read the same verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
+
+
+@dataclass
+class Check:
+    target: str
+    measured: str
+    verdict: str
+
+
+def _rps(results: dict, side: str, key: str) -> float | None:
+    run = results["runs"].get(side, {}).get(key)
+    return run["rps"] if run else None
+
+
+def efficiency(results: dict, key: str) -> float | None:
+    """Scenario req/s over our bare ``/health`` req/s, same server, same run."""
+    base = _rps(results, "ours", "health")
+    value = _rps(results, "ours", key)
+    if not base or value is None:
+        return None
+    return value / base
+
+
+def cpu_efficiency(results: dict, key: str) -> float | None:
+    """Our bare ``/health`` CPU per request over the scenario's: efficiency that other
+    programs competing for the cores cannot skew (they change req/s, not CPU per request)."""
+    runs = results["runs"].get("ours", {})
+    base, run = runs.get("health"), runs.get(key)
+    if not base or not run or not base.get("server_cpu_ms") or not run.get("server_cpu_ms"):
+        return None
+    return base["server_cpu_ms"] / run["server_cpu_ms"]
+
+
+def _verdict(ok: bool | None) -> str:
+    return NOT_MEASURED if ok is None else (MET if ok else MISSED)
+
+
+def _efficiency_checks(results: dict) -> list[Check]:
+    out = []
+    for key, title, floor, times_peer in (
+        ("me", "bearer `/profiles/v2/me`", 0.5, 10),
+        ("refresh_token", "`refresh_token` grant", 0.25, 100),
+        ("client_credentials", "`client_credentials` grant", 0.3, 100),
+    ):
+        eff = efficiency(results, key)
+        cpu = cpu_efficiency(results, key)
+        measured = "—" if eff is None else f"{eff:.3f}"
+        if cpu is not None:
+            measured += f" (by CPU per request: {cpu:.3f})"
+        out.append(Check(f"{title}: efficiency ≥ {floor}", measured,
+                         _verdict(None if eff is None else eff >= floor)))
+        ours, peer = _rps(results, "ours", key), _rps(results, "peer", key)
+        ratio = ours / peer if ours is not None and peer else None
+        out.append(Check(f"{title}: ≥ {times_peer}× the peer",
+                         "—" if ratio is None else f"{ratio:,.1f}×",
+                         _verdict(None if ratio is None else ratio >= times_peer)))
+    return out
+
+
+def _tail_checks(results: dict) -> list[Check]:
+    worst = None
+    for side in ("ours",):
+        for key, run in results["runs"].get(side, {}).items():
+            if run.get("p50") and run.get("p99") is not None:
+                ratio = run["p99"] / run["p50"]
+                if worst is None or ratio > worst[0]:
+                    worst = (ratio, key)
+    measured = "—" if worst is None else f"worst {worst[0]:.2f}× ({worst[1]})"
+    return [Check("every scenario (ours): p99 ≤ 5× p50", measured,
+                  _verdict(None if worst is None else worst[0] <= 5))]
+
+
+def _hash_checks(results: dict) -> list[Check]:
+    first = (results.get("hash") or {}).get("per_second")
+    adjacent = results.get("hash_adjacent") or {}
+    out = []
+    lists = sorted((k for k in results["runs"].get("ours", {}) if k.startswith("list_")),
+                   key=lambda k: int(k[5:]))
+    for key, title in (("password", "`password` grant"),
+                       ("client_create", "client create (Basic)"),
+                       *((k, f"clients list, {int(k[5:]):,} clients (Basic)") for k in lists[:1])):
+        rps = _rps(results, "ours", key)
+        limit = adjacent.get(key) or first
+        frac = rps / limit if rps is not None and limit else None
+        out.append(Check(f"{title}: ≥ 90% of the argon2 limit",
+                         "—" if frac is None else f"{frac:.0%} ({rps:.1f} of {limit:.1f}/s)",
+                         _verdict(None if frac is None else frac >= 0.9)))
+    return out
+
+
+def _list_check(results: dict) -> list[Check]:
+    lat = results.get("list_latency") or {}
+    counts = sorted(int(k) for k in lat)
+    if len(counts) < 2:
+        return [Check("clients list: p50 at the most clients ≤ 1.5× at the fewest", "—",
+                      NOT_MEASURED)]
+    lo, hi = lat[str(counts[0])]["p50"], lat[str(counts[-1])]["p50"]
+    ratio = hi / lo if lo else None
+    return [Check(f"clients list: p50 at {counts[-1]:,} clients ≤ 1.5× at {counts[0]:,}",
+                  "—" if ratio is None else f"{ratio:.2f}× ({hi:.1f} vs {lo:.1f} ms)",
+                  _verdict(None if ratio is None else ratio <= 1.5))]
+
+
+def _cli_check(results: dict) -> list[Check]:
+    ratio = (results.get("startup") or {}).get("overhead_ratio")
+    return [Check("CLI overhead ≤ 0.5× agavepy 0.9.5's",
+                  "—" if ratio is None else f"{ratio:.2f}×",
+                  _verdict(None if ratio is None else ratio <= 0.5))]
+
+
+def _rss_check(results: dict) -> list[Check]:
+    workers = (results.get("rss") or {}).get("ours") or []
+    if not workers:
+        return [Check("server RSS per worker ≤ 120 MB", "—", NOT_MEASURED)]
+    worst = max(w["rss_mb"] for w in workers)
+    return [Check("server RSS per worker ≤ 120 MB", f"max {worst:.0f} MB", _verdict(worst <= 120))]
+
+
+def _error_check(results: dict) -> list[Check]:
+    total = 0
+    bad = []
+    for side, runs in results["runs"].items():
+        for key, run in runs.items():
+            n = sum(run["errors"].values())
+            total += n
+            if n:
+                bad.append(f"{side}/{key}: {n}")
+    ran = any(results["runs"].values())
+    return [Check("zero errors in every run", "0" if not bad else "; ".join(bad),
+                  _verdict(None if not ran else total == 0))]
+
+
+def check_all(results: dict) -> list[Check]:
+    return [
+        *_efficiency_checks(results),
+        *_tail_checks(results),
+        *_hash_checks(results),
+        *_list_check(results),
+        *_cli_check(results),
+        *_rss_check(results),
+        *_error_check(results),
+    ]

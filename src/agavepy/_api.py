@@ -1,0 +1,245 @@
+"""The typed lower layer: ``ag.tenants``, ``ag.clients`` and ``ag.tokens``.
+
+These return records from :mod:`agavepy.models` and never print. They get
+the tenant URL, the credentials (prompting through :mod:`agavepy.prompts`
+when allowed) and the HTTP transport from the :class:`~agavepy.agave.Agave`
+object that owns them; the seed-compatible methods on ``Agave`` are built
+on top of them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from agavepy import _oauth
+from agavepy._transport import envelope_result
+from agavepy.errors import BadRequestError, NetworkError, NotFoundError, NoTokenError
+from agavepy.models import Client, Subscription, Tenant, TokenPair
+from agavepy.tables import ClientList, SubscriptionList, TenantList
+
+if TYPE_CHECKING:
+    from agavepy.agave import Agave
+
+CLIENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
+PAGE = 100
+Credentials = tuple[str, str]
+
+
+def check_client_name(name: Any) -> str:
+    """Client names go unencoded into URL paths: refuse anything else before sending."""
+    if not isinstance(name, str) or not CLIENT_NAME.fullmatch(name):
+        raise BadRequestError(
+            f"invalid client name {name!r}",
+            hint="use 1 to 64 letters, digits, '_', '.' or '-'",
+        )
+    return name
+
+
+def check_tier(tier: str) -> str:
+    """One of Bronze, Silver, Gold, Unlimited, in any case."""
+    for known in TIERS:
+        if str(tier).lower() == known.lower():
+            return known
+    raise BadRequestError(f"invalid tier {tier!r}", hint="use one of " + ", ".join(TIERS))
+
+
+def check_api_name(api_name: Any) -> str:
+    """An API of the catalogue by name (e.g. ``PublicKeys``), or ``*`` for all."""
+    if not isinstance(api_name, str) or not api_name.strip():
+        raise BadRequestError(
+            f"invalid API name {api_name!r}",
+            hint='give an API name such as "PublicKeys", or "*" for all of them',
+        )
+    return api_name.strip()
+
+
+class TenantsAPI:
+    """The tenants service (no authentication)."""
+
+    def __init__(self, ag: Agave) -> None:
+        self._ag = ag
+
+    def list(self, tenants_url: str | None = None) -> TenantList:
+        url = tenants_url or self._ag.resolved_tenants_url()
+        try:
+            response = self._ag.transport.request("GET", url)
+        except NetworkError as exc:
+            exc.hint = ("start agave-server there, or give the tenants list's URL "
+                        "(tenants_url=... or AGAVE_TENANTS_API_BASEURL)")
+            raise
+        result = envelope_result(response, f"listing tenants at {url}")
+        return TenantList(Tenant.from_json(t) for t in (result or []) if isinstance(t, dict))
+
+    def get(self, code: str, tenants_url: str | None = None) -> Tenant:
+        url = (tenants_url or self._ag.resolved_tenants_url()).rstrip("/") + "/" + code
+        response = self._ag.transport.request("GET", url)
+        if response.status_code == 404:
+            raise NotFoundError(f"no tenant {code!r} at {url}", status=404,
+                                hint="list the tenants with list_tenants()")
+        result = envelope_result(response, f"getting tenant {code!r}")
+        if isinstance(result, list):  # a server that answers /tenants/{code} with a list
+            result = next((t for t in result if t.get("code") == code), None)
+        if not isinstance(result, dict):
+            raise NotFoundError(f"no tenant {code!r} at {url}")
+        return Tenant.from_json(result)
+
+
+class ClientsAPI:
+    """The clients service (HTTP Basic with the user's username and password).
+
+    Every method takes ``auth=(username, password)`` for that one call;
+    without it the Agave object's credentials are used, prompting if needed.
+    """
+
+    def __init__(self, ag: Agave) -> None:
+        self._ag = ag
+
+    def _url(self, *parts: str) -> str:
+        return _oauth.endpoint(self._ag.base_url(), "/".join(("clients/v2", *parts)))
+
+    def _auth(self, auth: Credentials | None) -> Credentials:
+        return auth if auth is not None else self._ag.credentials()
+
+    def _call(self, method: str, url: str, action: str, auth: Credentials | None, **kw: Any) -> Any:
+        response = self._ag.transport.request(method, url, auth=self._auth(auth), **kw)
+        return envelope_result(response, action)
+
+    def create(
+        self,
+        name: str,
+        description: str = "",
+        tier: str = "Unlimited",
+        callback_url: str = "",
+        *,
+        auth: Credentials | None = None,
+    ) -> Client:
+        """Create a client; the returned record is the only one with ``consumer_secret``."""
+        data = {
+            "clientName": check_client_name(name),
+            "description": description or "",
+            "tier": check_tier(tier),
+            "callbackUrl": callback_url or "",
+        }
+        result = self._call("POST", self._url(), f"creating client {name!r}", auth, data=data)
+        return Client.from_json(result or {})
+
+    def list(
+        self, limit: int | None = None, offset: int = 0, *, auth: Credentials | None = None
+    ) -> ClientList:
+        """The caller's clients; all of them (page by page) unless ``limit`` is given."""
+        auth = self._auth(auth)
+        clients = ClientList()
+        while True:
+            want = PAGE if limit is None else min(PAGE, limit - len(clients))
+            params = {"limit": want, "offset": offset}
+            page = self._call("GET", self._url(), "listing clients", auth, params=params) or []
+            clients.extend(Client.from_json(c) for c in page if isinstance(c, dict))
+            offset += len(page)
+            if len(page) < want or (limit is not None and len(clients) >= limit):
+                return clients
+
+    def get(self, name: str, *, auth: Credentials | None = None) -> Client:
+        result = self._call("GET", self._url(check_client_name(name)),
+                            f"getting client {name!r}", auth)
+        return Client.from_json(result or {})
+
+    def delete(self, name: str, *, auth: Credentials | None = None) -> None:
+        """Delete a client; its tokens stop working."""
+        self._call("DELETE", self._url(check_client_name(name)), f"deleting client {name!r}", auth)
+
+    def subscriptions(self, name: str, *, auth: Credentials | None = None) -> SubscriptionList:
+        """Every API the client is subscribed to."""
+        auth = self._auth(auth)
+        url = self._url(check_client_name(name), "subscriptions")
+        subs = SubscriptionList()
+        offset = 0
+        while True:
+            params = {"limit": PAGE, "offset": offset}
+            page = self._call("GET", url, f"listing subscriptions of {name!r}", auth,
+                              params=params) or []
+            subs.extend(Subscription.from_json(s) for s in page if isinstance(s, dict))
+            offset += len(page)
+            if len(page) < PAGE:
+                return subs
+
+    def subscribe(
+        self,
+        name: str,
+        api_name: str,
+        api_version: str = "v2",
+        api_provider: str = "admin",
+        tier: str | None = None,
+        *,
+        auth: Credentials | None = None,
+    ) -> SubscriptionList:
+        """Subscribe to one API (``api_name="*"``: all); returns what was added."""
+        data = {"apiName": check_api_name(api_name), "apiVersion": api_version or "",
+                "apiProvider": api_provider or ""}
+        if tier:
+            data["tier"] = check_tier(tier)
+        url = self._url(check_client_name(name), "subscriptions")
+        result = self._call("POST", url, f"subscribing {name!r} to {api_name!r}", auth, data=data)
+        return SubscriptionList(
+            Subscription.from_json(s) for s in (result or []) if isinstance(s, dict)
+        )
+
+    def unsubscribe(
+        self,
+        name: str,
+        api_name: str,
+        api_version: str | None = None,
+        api_provider: str | None = None,
+        *,
+        auth: Credentials | None = None,
+    ) -> None:
+        """Remove subscriptions (``api_name="*"``: all); sent in the query string."""
+        params = {"apiName": check_api_name(api_name)}
+        if api_version:
+            params["apiVersion"] = api_version
+        if api_provider:
+            params["apiProvider"] = api_provider
+        url = self._url(check_client_name(name), "subscriptions")
+        self._call("DELETE", url, f"unsubscribing {name!r} from {api_name!r}", auth,
+                   params=params)
+
+
+class TokensAPI:
+    """The token endpoint, with the Agave object's client and saved session."""
+
+    def __init__(self, ag: Agave) -> None:
+        self._ag = ag
+
+    def create(self, username: str | None = None, password: str | None = None) -> TokenPair:
+        """A new pair by password grant with the current client; saved as the active session."""
+        ag = self._ag
+        key, secret = ag.require_client()
+        user, pw = ag.credentials(username=username, password=password)
+        pair = _oauth.password_grant(ag.transport, ag.base_url(), key, secret, user, pw)
+        ag.set_pair(pair)
+        ag.persist(make_current=True)
+        return pair
+
+    def refresh(self, force: bool = False) -> TokenPair:
+        """Refresh when within 60 s of expiry (or expired), or always with ``force``."""
+        ag = self._ag
+        pair = ag.pair()
+        if pair is None:
+            raise NoTokenError()
+        if not force and not pair.is_expired(leeway=60):
+            return pair
+        return ag.refreshed_pair(pair)
+
+    def revoke(self, token: str | None = None) -> None:
+        """Revoke ``token`` (default: the current access token, which is then forgotten)."""
+        ag = self._ag
+        key, secret = ag.require_client()
+        if token is None:
+            pair = ag.pair()
+            if pair is None:
+                raise NoTokenError()
+            token = pair.access_token
+            ag.set_pair(None)
+            ag.persist(make_current=False)
+        _oauth.revoke(ag.transport, ag.base_url(), key, secret, token)

@@ -1,0 +1,181 @@
+"""HTTP for the SDK: one httpx connection pool, retries, and the mapping of failures to errors.
+
+Everything that touches the network goes through :class:`Transport`, so
+timeouts, retries and the translation of HTTP failures into
+:mod:`agavepy.errors` live in one place. Only idempotent requests are
+retried, and only when the connection failed; a POST is never sent twice.
+The bearer-token flow is in :mod:`agavepy._auth`.
+Never put request bodies (they may hold a password) into an error.
+
+httpx is imported on first use, not with this module: when click and rich
+are installed (they are, for our CLI) ``import httpx`` imports them too,
+for its own command line, and ``import agavepy.agave`` must stay light.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from agavepy import __version__
+from agavepy.errors import (
+    AgaveError,
+    BadRequestError,
+    NetworkError,
+    PermissionDeniedError,
+    RateLimitedError,
+    error_class_for_status,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRIES = 2
+RETRY_BACKOFF = 0.25
+
+
+def check_url(value: str, what: str) -> str:
+    """An http(s) URL with a host, or a BadRequestError naming ``what``."""
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in str(value):
+        raise BadRequestError(
+            f"invalid {what} {value!r}",
+            hint="give an http:// or https:// URL, e.g. http://127.0.0.1:8000",
+        )
+    return str(value)
+
+
+def _where(url: Any) -> str:
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _reason(exc: Exception) -> str:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection failed (" + (str(exc) or "refused") + ")"
+    return str(exc) or type(exc).__name__
+
+
+class Transport:
+    """One ``httpx.Client`` (one connection pool) with timeouts on, created on first use."""
+
+    def __init__(self, *, verify: bool | str = True, timeout: float = 30.0) -> None:
+        self.verify = verify
+        self.timeout = timeout
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(
+                verify=self.verify,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+                follow_redirects=False,
+                headers={"User-Agent": f"agavepy/{__version__}", "Accept": "application/json"},
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """Send a request; retry idempotent ones on connection errors (then NetworkError)."""
+        import httpx
+
+        method = method.upper()
+        attempts = 1 + (RETRIES if method in IDEMPOTENT else 0)
+        for attempt in range(attempts):
+            try:
+                return self.client.request(method, url, **kw)
+            except httpx.TransportError as exc:
+                if attempt + 1 >= attempts:
+                    raise NetworkError(f"cannot reach {_where(url)}: {_reason(exc)}") from exc
+                time.sleep(RETRY_BACKOFF * (2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response's JSON, or None when it has none."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def server_message(body: Any) -> str | None:
+    """What the server said, from an Agave envelope, a WSO2 fault or an OAuth error."""
+    if not isinstance(body, dict):
+        return None
+    fault = body.get("fault")
+    if isinstance(fault, dict):
+        parts = [str(fault.get(k)) for k in ("message", "description") if fault.get(k)]
+        return ": ".join(parts) or None
+    if body.get("error_description") or body.get("error"):
+        return str(body.get("error_description") or body.get("error"))
+    message = body.get("message")
+    return str(message) if message else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def error_from_response(
+    response: httpx.Response, action: str, hint: str | None = None
+) -> AgaveError:
+    """The exception for a failed response; ``action`` says what we were doing."""
+    body = json_body(response)
+    said = server_message(body)
+    status = response.status_code
+    message = f"{action} failed"
+    if status == 429:
+        return RateLimitedError(
+            message, retry_after=_retry_after(response), status=status, response=response,
+            server_message=said,
+        )
+    cls = error_class_for_status(status)
+    if cls is PermissionDeniedError and isinstance(body, dict) and (
+        str((body.get("fault") or {}).get("code")) == "900908"
+    ):
+        hint = hint or "subscribe the client to this API with clients_subscribe()"
+    return cls(message, status=status, response=response, hint=hint, server_message=said)
+
+
+def envelope_result(response: httpx.Response, action: str) -> Any:
+    """The ``result`` of a successful Agave envelope; raise the mapped error otherwise."""
+    if not response.is_success:
+        raise error_from_response(response, action)
+    body = json_body(response)
+    if not isinstance(body, dict) or "result" not in body:
+        raise AgaveError(
+            f"{action} failed: the server's answer is not an Agave response",
+            status=response.status_code, response=response,
+            hint=f"check that {_where(response.request.url)} is an Agave tenant",
+        )
+    return body["result"]
+
+
+def __getattr__(name: str) -> Any:
+    """``BearerAuth`` and ``TokenSource`` live in :mod:`agavepy._auth` (they need httpx at import).
+
+    The API contract placed them here; this keeps ``from agavepy._transport
+    import BearerAuth`` working without importing httpx with this module.
+    """
+    if name in ("BearerAuth", "TokenSource", "EXPIRY_LEEWAY"):
+        from agavepy import _auth
+
+        return getattr(_auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,147 @@
+"""``agave tokens``: get, refresh, revoke and inspect the session's access token.
+
+``create`` uses the password grant with the session's client; ``refresh``
+the refresh-token grant (the server rotates both tokens and the session is
+saved); ``show`` reads only the session file and never calls the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from agavepy.cli import durations, output
+from agavepy.cli.connect import current_session, open_agave, store, user_auth
+from agavepy.cli.failures import CliError
+from agavepy.cli.options import global_options
+from agavepy.cli.state import State
+
+TOKEN_FIELDS = (
+    ("tenant", "tenant"),
+    ("username", "username"),
+    ("client", "client_name"),
+    ("access token", "access_token"),
+    ("refresh token", "refresh_token"),
+    ("expires", "expires"),
+)
+
+
+@click.group()
+def tokens() -> None:
+    """Get, refresh, revoke and show the session's OAuth tokens.
+
+    \b
+    Example:
+      agave tokens create
+      agave tokens show
+    """
+
+
+def _describe(session: dict[str, Any], client_name: str | None) -> dict[str, Any]:
+    """The session's token as a record: times as Unix seconds, ISO 8601 and words."""
+    from agavepy.models import TokenPair
+
+    pair = TokenPair.from_json(session)
+    left = pair.seconds_left()
+    expiry = pair.created_at + pair.expires_in
+    when = durations.local_time(expiry)
+    return {
+        "tenant": session.get("tenantid") or "",
+        "username": session.get("username") or "",
+        "client_name": client_name or "",
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "created_at": pair.created_at,
+        "expires_in": pair.expires_in,
+        "expires_at": durations.iso8601(expiry),
+        "expired": left <= 0,
+        "seconds_left": max(0, int(left)),
+        "expires": (f"{when} (expired {durations.span(left)} ago)" if left <= 0
+                    else f"{when} (in {durations.span(left)})"),
+    }
+
+
+def _show_saved(state: State, title: str) -> None:
+    """Print the token as now saved in the session."""
+    session = current_session()
+    record = _describe(session, store().current_client_name())
+    if state.json:
+        record.pop("expires")  # words that change every second are no stable key
+    output.show_record(state, record, TOKEN_FIELDS, title=title)
+
+
+@tokens.command("create")
+@click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
+@global_options
+@click.pass_obj
+def create(state: State, save: bool) -> None:
+    """Get a new access token with your username and password (password grant).
+
+    Uses the session's client (`agave clients create` makes one) and saves
+    the token in the session.
+
+    \b
+    Example:
+      agave tokens create
+      echo "$PW" | agave tokens create -u bob --password-stdin --json | jq -r .access_token
+    """
+    ag = open_agave(state)
+    ag.require_client()  # before asking for a password that could not be used
+    ag.tokens.create(*user_auth(state, ag))  # saves the session
+    _show_saved(state, "Token created")
+
+
+@tokens.command("refresh")
+@click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
+@global_options
+@click.pass_obj
+def refresh(state: State, save: bool) -> None:
+    """Trade the refresh token for a new access token (and a new refresh token).
+
+    \b
+    Example:
+      agave tokens refresh
+    """
+    ag = open_agave(state)
+    ag.tokens.refresh(force=True)  # saves the session
+    _show_saved(state, "Token refreshed")
+
+
+@tokens.command("revoke")
+@click.argument("token", required=False)
+@global_options
+@click.pass_obj
+def revoke(state: State, token: str | None) -> None:
+    """Revoke TOKEN (default: the session's access token) so it stops working.
+
+    \b
+    Example:
+      agave tokens revoke
+      agave tokens revoke 5f2b0c1d9e...
+    """
+    ag = open_agave(state)
+    ag.tokens.revoke(token)
+    which = "the given token" if token else "the session's access token"
+    if state.json:
+        output.emit_json({"revoked": True, "token": "given" if token else "session"})
+    output.say(state, f"Revoked {which}.")
+
+
+@tokens.command("show")
+@global_options
+@click.pass_obj
+def show(state: State) -> None:
+    """Show the session's token and when it expires (local time, and how long is left).
+
+    Reads ~/.agave only; nothing is sent to the server.
+
+    \b
+    Example:
+      agave tokens show
+      agave tokens show --json | jq .seconds_left
+    """
+    session = current_session()
+    if not session.get("access_token"):
+        raise CliError("the session has no access token; run `agave tokens create`")
+    _show_saved(state, "Session token")

@@ -1,0 +1,84 @@
+"""The benchmark harness in smoke mode, so it cannot rot unnoticed.
+
+Runs ``bench/run.py --smoke`` for real (our server, the bare endpoint, every
+scenario for about a second, no peer) into a temporary file. No timing is
+asserted: only that every scenario ran without a single error and the report
+holds what RESULTS.md must hold.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory):
+    """(finished process, report path, committed RESULTS.md bytes before the run)."""
+    committed = ROOT / "bench" / "RESULTS.md"
+    before = committed.read_bytes() if committed.exists() else None
+    out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)],
+        capture_output=True, text=True, timeout=840, cwd=ROOT,
+    )
+    return proc, out, before
+
+
+def test_harness_exits_cleanly(smoke) -> None:
+    proc, out, _ = smoke
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert out.is_file()
+
+
+def test_every_scenario_ran_without_errors(smoke) -> None:
+    _, out, _ = smoke
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert results["problems"] == []
+    ours = results["runs"]["ours"]
+    expected = {"health", "client_credentials", "refresh_token", "password", "me",
+                "client_create", "list_100", "list_1000"}
+    assert expected <= set(ours)
+    assert results["runs"]["bare"]["health"]["requests"] > 0
+    for key, run in {**ours, **results["runs"]["bare"]}.items():
+        assert run["requests"] > 0, key
+        assert run["errors"] == {}, (key, run["first_error"])
+    assert results["runs"]["peer"] == {}  # smoke mode never starts the peer
+
+
+def test_report_holds_the_required_sections(smoke) -> None:
+    _, out, _ = smoke
+    text = out.read_text()
+    for heading in ("## Machine and settings", "## Scenarios", "## Targets",
+                    "## Password hashing", "## Clients list", "## CLI start-up",
+                    "## Server memory"):
+        assert heading in text
+    for field in ("- date:", "- commit:", "- nproc:", "- CPU:", "- memory:", "- Python:"):
+        assert field in text
+    results = json.loads(out.with_suffix(".json").read_text())
+    assert results["hash"]["per_second"] > 0
+    assert results["startup"]["agave"]["median_ms"] > 0
+    assert results["startup"]["curl"]["median_ms"] > 0
+    assert results["rss"]["ours"], "no worker memory read"
+    targets = text.split("## Targets")[1].split("\n## ")[0]
+    rows = [ln for ln in targets.splitlines() if ln.startswith("| ") and "verdict" not in ln]
+    assert rows
+    for row in rows:
+        if "the peer" in row:  # no peer in smoke mode
+            continue
+        assert "**met**" in row or "**missed**" in row, row
+
+
+def test_smoke_run_leaves_committed_results_alone(smoke) -> None:
+    committed = ROOT / "bench" / "RESULTS.md"
+    before = smoke[2]
+    after = committed.read_bytes() if committed.exists() else None
+    assert before == after

@@ -1,0 +1,28 @@
+"""The README's first command: ``python -m agave_server.demo`` runs the seed end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.sdk.seed import seed_steps
+
+
+@pytest.mark.slow
+def test_demo_replays_the_seed_and_cleans_up():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGAVE_")}
+    res = subprocess.run([sys.executable, "-m", "agave_server.demo"], capture_output=True,
+                         text=True, env=env, timeout=300, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr
+    out = res.stdout.replace("\r", "")
+    for step in seed_steps():
+        assert f">>> {step.our_command}\n" in out
+    subscriptions = [ln for ln in seed_steps()[-1].output if not ln.startswith("API ")]
+    assert "\n".join(subscriptions) in out
+    assert ">>> ag.token != old\nTrue\n" in out
+    assert "Traceback" not in out
+    workdir = out.split("SQLite in ", 1)[1].split(")", 1)[0]
+    assert not os.path.exists(workdir)
