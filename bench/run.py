@@ -443,8 +443,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a CI timeout, ``kill PID``) unwinds like Ctrl-C, so every server is stopped."""
+    import signal
+
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    _stop_on_sigterm()
     if args.render:
         # Re-render a saved run (e.g. after editing bench/NOTES.md) without measuring again.
         import json
@@ -458,6 +469,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="agave-bench-"))
     try:
         results = Bench(settings, workdir, loadgen).run(peers_dir)
+    except KeyboardInterrupt as e:
+        print(f"[bench] interrupted ({e or 'Ctrl-C'}); every server was stopped, no report "
+              "written", file=sys.stderr, flush=True)
+        return 130
     finally:
         if args.keep_workdir:
             print(f"[bench] kept {workdir} (server logs: */server.log)", flush=True)

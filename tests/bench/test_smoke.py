@@ -26,10 +26,17 @@ def smoke(tmp_path_factory: pytest.TempPathFactory):
     committed = ROOT / "bench" / "RESULTS.md"
     before = committed.read_bytes() if committed.exists() else None
     out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)],
-        capture_output=True, text=True, timeout=840, cwd=ROOT,
-    )
+    cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cwd=ROOT) as child:
+        try:
+            stdout, stderr = child.communicate(timeout=840)
+        except BaseException:
+            # SIGTERM lets the harness stop the servers it started; SIGKILL would orphan them.
+            child.terminate()
+            child.communicate(timeout=60)
+            raise
+    proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
     return proc, out, before
 
 
