@@ -27,7 +27,7 @@ def _no_nul(key: str, value: str) -> None:
     """No field of this API can hold NUL, and PostgreSQL text cannot store or compare it."""
     if "\x00" in key or "\x00" in value:
         shown = key.replace("\x00", "\\0")[:40]
-        raise BadRequest(f"Field '{shown}' contains a NUL character, which is not allowed.")
+        raise BadRequest(f"Field '{shown}' contains a NUL control character, which is not allowed.")
 
 
 def _from_pairs(pairs: list[tuple[str, str]]) -> dict[str, str]:

@@ -45,6 +45,9 @@ def _flag_or_false(params: Mapping[str, str], name: str) -> bool:
         return False
 
 
+MAX_PAGING = 2**31 - 1
+
+
 def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
     raw = _single(params, name)
     if raw is None:
@@ -55,6 +58,9 @@ def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
         value = -1
     if value < 0:
         raise BadRequest(f"Invalid {name} {raw[:20]!r}: expected a non-negative integer.")
+    # Paging happens in SQL: past 64 bits SQLite and PostgreSQL fail (a 500), so say so here.
+    if value > MAX_PAGING:
+        raise BadRequest(f"Invalid {name} {raw[:20]!r}: expected at most {MAX_PAGING}.")
     return value
 
 
