@@ -21,13 +21,22 @@ _BASE62 = string.ascii_letters + string.digits
 # 43 base62 characters carry log2(62) * 43 ~= 256.03 bits.
 _SECRET_LENGTH = 43
 _hasher = PasswordHasher()
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
 # Verified when the user does not exist, so that a wrong username costs as much as a wrong
 # password and response time does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # Each verification takes 64 MiB and a CPU for a while. Unbounded, a burst of Basic requests
-# (valid or not) runs one per worker thread: memory balloons and the threads holding database
-# locks starve until SQLite gives up (503). One verification per CPU at a time; the rest wait.
-_VERIFY_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+# (valid or not) runs one per worker thread (up to 40): memory balloons (1.1 GB per worker
+# measured) and the threads holding database locks starve until SQLite gives up (503). One
+# verification per usable CPU at a time; the rest wait.
+_VERIFY_SLOTS = threading.BoundedSemaphore(_usable_cpus())
 
 
 def new_secret() -> str:
