@@ -28,6 +28,7 @@ from .api.routes import clients, health, profiles, tenants, token
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
+from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
 from .storage import throttle as throttle_store
@@ -184,6 +185,8 @@ def _lifespan(db: Database, settings: Settings):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
+    configure_hashing(settings)
+    dummy_password_hash()  # made now, so that the first unknown username costs no extra hash
     access_log.install()
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)

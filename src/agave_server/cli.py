@@ -57,7 +57,10 @@ class Ctx:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from .security import configure_hashing
+
             self._settings = Settings.load(self._db, self._data_dir, access_log=self.access_log)
+            configure_hashing(self._settings)
         return self._settings
 
     @property

@@ -99,6 +99,11 @@ class Settings:
     tenant_cache_seconds: int = 5
     purge_interval: int = 3600
     access_log: bool = False
+    # argon2id parameters for new password hashes (argon2-cffi's defaults); existing hashes keep
+    # verifying with the parameters their PHC string carries, and are re-hashed on next login.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,6 +123,7 @@ class Settings:
         folder = folder.expanduser()
         url = db or env.get(ENV_PREFIX + "DB") or f"sqlite:///{folder / 'agave.db'}"
         max_failures = _int_env(env, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1)
+        parallelism = _int_env(env, "ARGON2_PARALLELISM", cls.argon2_parallelism, 1)
         return cls(
             db_url=normalise_db_url(url),
             data_dir=folder,
@@ -134,6 +140,12 @@ class Settings:
             tenant_cache_seconds=_int_env(env, "TENANT_CACHE_SECONDS", 5, 0),
             purge_interval=_int_env(env, "PURGE_INTERVAL", 3600, 0),
             access_log=_bool_env(env, "ACCESS_LOG", False) if access_log is None else access_log,
+            argon2_time_cost=_int_env(env, "ARGON2_TIME_COST", cls.argon2_time_cost, 1),
+            # argon2 needs at least 8 KiB per lane.
+            argon2_memory_kib=_int_env(
+                env, "ARGON2_MEMORY_KIB", cls.argon2_memory_kib, max(8, 8 * parallelism)
+            ),
+            argon2_parallelism=parallelism,
         )
 
     def as_env(self) -> dict[str, str]:
@@ -150,6 +162,9 @@ class Settings:
             ENV_PREFIX + "TENANT_CACHE_SECONDS": str(self.tenant_cache_seconds),
             ENV_PREFIX + "PURGE_INTERVAL": str(self.purge_interval),
             ENV_PREFIX + "ACCESS_LOG": "1" if self.access_log else "0",
+            ENV_PREFIX + "ARGON2_TIME_COST": str(self.argon2_time_cost),
+            ENV_PREFIX + "ARGON2_MEMORY_KIB": str(self.argon2_memory_kib),
+            ENV_PREFIX + "ARGON2_PARALLELISM": str(self.argon2_parallelism),
         }
         if self.redis_url:
             out[ENV_PREFIX + "REDIS"] = self.redis_url
