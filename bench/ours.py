@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, production_argon2
 
 from bench.procs import worker_rss
 
@@ -25,7 +25,8 @@ class OurServer:
     """``agave-server serve --workers N`` plus the benchmark's user and client."""
 
     def __init__(self, workdir: Path, workers: int) -> None:
-        self.process = ServerProcess(workdir, workers=workers)
+        # The server's real argon2 parameters, not the test suite's cheap ones.
+        self.process = ServerProcess(workdir, workers=workers, env=production_argon2())
         self.url = self.process.base_url
         self.tenant = TENANT
         self.username = "benchuser"

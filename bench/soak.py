@@ -34,7 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.server import ServerProcess  # noqa: E402
+from tests.support.server import ServerProcess, production_argon2  # noqa: E402
 
 
 @dataclass
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="agave-soak-") as tmp:
-        srv = ServerProcess(Path(tmp), workers=args.workers)
+        srv = ServerProcess(Path(tmp), workers=args.workers, env=production_argon2())
         try:
             users = []
             for i in range(args.users):

@@ -23,11 +23,13 @@ from starlette.responses import Response
 from . import __version__, access_log
 from .api.context import AppState
 from .api.envelope import error_envelope
+from .api.hot_paths import AgaveApp
 from .api.middleware import BodyLimit, LenientPaths
 from .api.routes import clients, health, profiles, tenants, token
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
+from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
 from .storage import throttle as throttle_store
@@ -184,10 +186,12 @@ def _lifespan(db: Database, settings: Settings):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
+    configure_hashing(settings)
+    dummy_password_hash()  # made now, so that the first unknown username costs no extra hash
     access_log.install()
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
-    app = FastAPI(
+    app = AgaveApp(
         title="Agave tenant server",
         version=__version__,
         description=DESCRIPTION,
@@ -211,4 +215,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LenientPaths)
+    for method, path, endpoint in (
+        ("GET", "/health", health.health),
+        ("POST", "/token", token.token),
+        ("GET", "/profiles/v2/me", profiles.me),
+    ):
+        app.serve_hot(method, path, endpoint, settings.max_body_bytes)
     return app

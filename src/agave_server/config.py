@@ -51,6 +51,24 @@ def _int_env(env: dict[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool_env(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(
+        f"{ENV_PREFIX}{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no, on/off"
+    )
+
+
 def _redis_url(raw: str | None) -> str | None:
     """Unset or empty: no Redis. Otherwise a redis:// (or rediss://, unix://) URL."""
     if raw is None or raw.strip() == "":
@@ -80,6 +98,12 @@ class Settings:
     login_window: int = 300
     tenant_cache_seconds: int = 5
     purge_interval: int = 3600
+    access_log: bool = False
+    # argon2id parameters for new password hashes (argon2-cffi's defaults); existing hashes keep
+    # verifying with the parameters their PHC string carries, and are re-hashed on next login.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,6 +115,7 @@ class Settings:
         db: str | None = None,
         data_dir: str | Path | None = None,
         env: dict[str, str] | None = None,
+        access_log: bool | None = None,
     ) -> Settings:
         """Command-line values win over ``AGAVE_SERVER_*`` variables, which win over defaults."""
         env = dict(os.environ if env is None else env)
@@ -98,6 +123,7 @@ class Settings:
         folder = folder.expanduser()
         url = db or env.get(ENV_PREFIX + "DB") or f"sqlite:///{folder / 'agave.db'}"
         max_failures = _int_env(env, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1)
+        parallelism = _int_env(env, "ARGON2_PARALLELISM", cls.argon2_parallelism, 1)
         return cls(
             db_url=normalise_db_url(url),
             data_dir=folder,
@@ -113,6 +139,13 @@ class Settings:
             login_window=_int_env(env, "LOGIN_WINDOW", 300, 1),
             tenant_cache_seconds=_int_env(env, "TENANT_CACHE_SECONDS", 5, 0),
             purge_interval=_int_env(env, "PURGE_INTERVAL", 3600, 0),
+            access_log=_bool_env(env, "ACCESS_LOG", False) if access_log is None else access_log,
+            argon2_time_cost=_int_env(env, "ARGON2_TIME_COST", cls.argon2_time_cost, 1),
+            # argon2 needs at least 8 KiB per lane.
+            argon2_memory_kib=_int_env(
+                env, "ARGON2_MEMORY_KIB", cls.argon2_memory_kib, max(8, 8 * parallelism)
+            ),
+            argon2_parallelism=parallelism,
         )
 
     def as_env(self) -> dict[str, str]:
@@ -128,6 +161,10 @@ class Settings:
             ENV_PREFIX + "LOGIN_WINDOW": str(self.login_window),
             ENV_PREFIX + "TENANT_CACHE_SECONDS": str(self.tenant_cache_seconds),
             ENV_PREFIX + "PURGE_INTERVAL": str(self.purge_interval),
+            ENV_PREFIX + "ACCESS_LOG": "1" if self.access_log else "0",
+            ENV_PREFIX + "ARGON2_TIME_COST": str(self.argon2_time_cost),
+            ENV_PREFIX + "ARGON2_MEMORY_KIB": str(self.argon2_memory_kib),
+            ENV_PREFIX + "ARGON2_PARALLELISM": str(self.argon2_parallelism),
         }
         if self.redis_url:
             out[ENV_PREFIX + "REDIS"] = self.redis_url

@@ -1,8 +1,10 @@
 """Secrets and password hashing: the only place that generates or compares credentials.
 
 Consumer secrets, access and refresh tokens are 256-bit random strings in base62 (so the Bash
-CLI can post them unencoded) and are stored only as SHA-256 hex digests. Passwords use argon2id
-with argon2-cffi's default parameters (time_cost=3, memory_cost=64 MiB, parallelism=4).
+CLI can post them unencoded) and are stored only as SHA-256 hex digests. Passwords use argon2id;
+its parameters come from the settings (``AGAVE_SERVER_ARGON2_*``; argon2-cffi's defaults:
+time_cost=3, memory_cost=64 MiB, parallelism=4). A hash made with other parameters still
+verifies (its PHC string carries them) and ``needs_rehash`` tells when to upgrade it.
 """
 
 from __future__ import annotations
@@ -17,17 +19,65 @@ import threading
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from .config import Settings
+
 _BASE62 = string.ascii_letters + string.digits
 # 43 base62 characters carry log2(62) * 43 ~= 256.03 bits.
 _SECRET_LENGTH = 43
-_hasher = PasswordHasher()
-# Verified when the user does not exist, so that a wrong username costs as much as a wrong
-# password and response time does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-# Each verification takes 64 MiB and a CPU for a while. Unbounded, a burst of Basic requests
-# (valid or not) runs one per worker thread: memory balloons and the threads holding database
-# locks starve until SQLite gives up (503). One verification per CPU at a time; the rest wait.
-_VERIFY_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
+class _Hashing:
+    """One set of argon2 parameters: the hasher, and a dummy hash made with it (lazily)."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self._dummy: str | None = None
+
+    @property
+    def dummy_hash(self) -> str:
+        # Verified when the user does not exist, so that a wrong username costs as much as a
+        # wrong password (same parameters) and response time does not reveal which usernames
+        # exist. Made on first use: CLI commands that never verify do not pay for it.
+        if self._dummy is None:
+            self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
+
+
+_hashing: _Hashing | None = None
+_hashing_lock = threading.Lock()
+# Each verification takes ARGON2_MEMORY_KIB (64 MiB by default) and a CPU for a while.
+# Unbounded, a burst of Basic requests (valid or not) runs one per worker thread (up to 40):
+# memory balloons (1.1 GB per worker measured) and the threads holding database locks starve
+# until SQLite gives up (503). One verification per usable CPU at a time; the rest wait.
+_VERIFY_SLOTS = threading.BoundedSemaphore(_usable_cpus())
+
+
+def configure_hashing(settings: Settings) -> None:
+    """Use the settings' argon2 parameters (the server and the operator CLI call this)."""
+    global _hashing
+    _hashing = _Hashing(
+        PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+    )
+
+
+def _current() -> _Hashing:
+    """The configured hashing; from the environment's settings if nobody configured it."""
+    if _hashing is None:
+        with _hashing_lock:
+            if _hashing is None:
+                configure_hashing(Settings.load())
+    assert _hashing is not None
+    return _hashing
 
 
 def new_secret() -> str:
@@ -57,14 +107,28 @@ def digest_matches(secret: str, stored_digest: str) -> bool:
 
 def hash_password(password: str) -> str:
     """argon2id hash with a random salt, in the PHC string format."""
-    return _hasher.hash(password)
+    return _current().hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; costs the same when the user is unknown (hash None)."""
+    hashing = _current()
     try:
         with _VERIFY_SLOTS:
-            matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
+            matches = hashing.hasher.verify(password_hash or hashing.dummy_hash, password)
         return matches and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def dummy_password_hash() -> str:
+    """The hash verified for unknown usernames (made with the configured parameters)."""
+    return _current().dummy_hash
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other parameters than the configured ones."""
+    try:
+        return _current().hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
         return False

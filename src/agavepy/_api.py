@@ -132,12 +132,17 @@ class ClientsAPI:
         auth = self._auth(auth)
         clients = ClientList()
         while True:
-            want = PAGE if limit is None else min(PAGE, limit - len(clients))
-            params = {"limit": want, "offset": offset}
-            page = self._call("GET", self._url(), "listing clients", auth, params=params) or []
+            remaining = None if limit is None else limit - len(clients)
+            want = PAGE if remaining is None else min(PAGE, remaining)
+            # Ask for one more than a page when more could follow: a last page that happens to
+            # be full then costs no extra request (each is a password check on the server).
+            look_ahead = remaining is None or remaining > want
+            params = {"limit": want + 1 if look_ahead else want, "offset": offset}
+            got = list(self._call("GET", self._url(), "listing clients", auth, params=params) or [])
+            page = got[:want]
             clients.extend(Client.from_json(c) for c in page if isinstance(c, dict))
             offset += len(page)
-            if len(page) < want or (limit is not None and len(clients) >= limit):
+            if not look_ahead or len(got) <= want:
                 return clients
 
     def get(self, name: str, *, auth: Credentials | None = None) -> Client:

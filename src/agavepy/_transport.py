@@ -10,10 +10,15 @@ Never put request bodies (they may hold a password) into an error.
 httpx is imported on first use, not with this module: when click and rich
 are installed (they are, for our CLI) ``import httpx`` imports them too,
 for its own command line, and ``import agavepy.agave`` must stay light.
+For the same reason httpx's command line is marked absent before the first
+``import httpx`` (as ``agave`` does), and the TLS context (certifi's CA
+bundle, the costliest part of building a client) is only built for the
+first ``https://`` request: a loopback ``http://`` tenant never pays for it.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,9 +36,22 @@ from agavepy.errors import (
 if TYPE_CHECKING:
     import httpx
 
+
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRIES = 2
 RETRY_BACKOFF = 0.25
+
+
+def _skip_httpx_cli() -> None:
+    """Mark httpx's command line absent before httpx is first imported.
+
+    httpx imports it (Rich, Pygments, Click) at import time when those are installed; nothing
+    here uses it, and marked absent httpx falls back to its stub. Done on first use, not at
+    import, so that importing agavepy leaves ``sys.modules`` alone; ``setdefault`` keeps a
+    ``httpx._main`` someone already imported.
+    """
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def check_url(value: str, what: str) -> str:
@@ -66,6 +84,7 @@ class Transport:
     """One ``httpx.Client`` (one connection pool) with timeouts on, created on first use."""
 
     def __init__(self, *, verify: bool | str = True, timeout: float = 30.0) -> None:
+        _skip_httpx_cli()
         self.verify = verify
         self.timeout = timeout
         self._client: httpx.Client | None = None
@@ -76,7 +95,7 @@ class Transport:
             import httpx
 
             self._client = httpx.Client(
-                verify=self.verify,
+                transport=_tls_on_demand(self.verify),
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
                 follow_redirects=False,
                 headers={"User-Agent": f"agavepy/{__version__}", "Accept": "application/json"},
@@ -102,6 +121,41 @@ class Transport:
                     raise NetworkError(f"cannot reach {_where(url)}: {_reason(exc)}") from exc
                 time.sleep(RETRY_BACKOFF * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _tls_on_demand(verify: bool | str) -> httpx.BaseTransport:
+    """A transport that sends each request by its own scheme's connection pool.
+
+    ``http://`` requests go through a pool without TLS; the ``https://`` pool, with ``verify``,
+    is built on the first https request. Routing is by each request's own URL, so an https
+    request can never reach the pool without verification.
+    """
+    import httpx
+
+    class TLSOnDemand(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self._plain: httpx.HTTPTransport | None = None
+            self._tls: httpx.HTTPTransport | None = None
+
+        def _pool(self, scheme: str) -> httpx.HTTPTransport:
+            if scheme == "https":
+                if self._tls is None:
+                    self._tls = httpx.HTTPTransport(verify=verify)
+                return self._tls
+            if self._plain is None:
+                # Never used for TLS (see above), so no CA bundle to load.
+                self._plain = httpx.HTTPTransport(verify=False)
+            return self._plain
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self._pool(request.url.scheme).handle_request(request)
+
+        def close(self) -> None:
+            for pool in (self._plain, self._tls):
+                if pool is not None:
+                    pool.close()
+
+    return TLSOnDemand()
 
 
 def json_body(response: httpx.Response) -> Any:

@@ -79,7 +79,8 @@ def _postgres_text(srv: ServerProcess) -> bytes:
 
 
 def test_no_secret_is_stored_or_logged_in_plaintext(make_server) -> None:
-    srv = make_server()
+    # With the access log on (off by default), so that every request is in the log.
+    srv = make_server(env={"AGAVE_SERVER_ACCESS_LOG": "1"})
     secrets_seen = _issue_secrets(srv)
     on_postgres = srv.db_url.startswith("postgresql")
     stored = b"" if on_postgres else _sqlite_bytes(srv)  # WAL included, before checkpoint

@@ -138,3 +138,32 @@ def test_wrong_password_on_the_token_endpoint(make_agave, user):
     with pytest.raises(AuthenticationError, match="wrong username or password") as err:
         ag.tokens.create(password="Zq9-not-the-password")
     assert "Zq9-not-the-password" not in str(err.value) + repr(err.value)
+
+
+def test_list_pages_without_an_extra_request_for_a_full_last_page(make_agave, user, monkeypatch):
+    """Pages ask for one more than they keep: a full last page needs no empty follow-up."""
+    import agavepy._api
+
+    monkeypatch.setattr(agavepy._api, "PAGE", 3)
+    ag = make_agave(user)
+    sent: list[str] = []
+    ag.transport.client.event_hooks["request"].append(
+        lambda request: sent.append(str(request.url.params))
+    )
+    names = [f"pg{i}" for i in range(7)]
+    for name in names[:3]:
+        ag.clients.create(name)
+    sent.clear()
+    assert sorted(c.name for c in ag.clients.list()) == names[:3]
+    assert sent == ["limit=4&offset=0"]
+    for name in names[3:]:
+        ag.clients.create(name)
+    sent.clear()
+    assert sorted(c.name for c in ag.clients.list()) == names
+    assert sent == ["limit=4&offset=0", "limit=4&offset=3", "limit=4&offset=6"]
+    sent.clear()
+    assert len(ag.clients.list(limit=5)) == 5
+    assert sent == ["limit=4&offset=0", "limit=2&offset=3"]
+    sent.clear()
+    assert [c.name for c in ag.clients.list(limit=6, offset=1)] == [
+        c.name for c in ag.clients.list()][1:7]

@@ -2,7 +2,8 @@
 
 The refresh grant claims the old pair and inserts the new one on this one transaction, so the
 rotation commits whole or not at all. Grants that only insert open it at the insert, so the
-slow password check never runs while a write lock is held.
+slow password check never runs while a write lock is held. On SQLite the unit holds the
+process's write lock (``Database.acquire_write_lock``) from the first use until it is closed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,18 @@ class Unit:
     @property
     def conn(self) -> Connection:
         if self._conn is None:
-            self._conn = self._db.connect_for_write()
-            self._conn.begin()
+            self._db.acquire_write_lock()
+            try:
+                conn = self._db.connect_for_write()
+                try:
+                    conn.begin()
+                except BaseException:
+                    conn.close()
+                    raise
+            except BaseException:
+                self._db.release_write_lock()
+                raise
+            self._conn = conn
         return self._conn
 
     def commit(self) -> None:
@@ -36,5 +47,8 @@ class Unit:
 
     def close(self) -> None:
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+                self._db.release_write_lock()

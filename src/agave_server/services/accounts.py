@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..errors import BadRequest, Conflict, NotFound, Unauthorized
-from ..security import hash_password, verify_password
+from ..security import hash_password, needs_rehash, verify_password
 from ..storage import Database
 from ..storage import users as store
 from ..storage.records import Tenant, User
@@ -11,6 +15,7 @@ from . import validation
 from .throttle import LoginThrottle, user_key
 
 MAX_PASSWORD = 1024
+log = logging.getLogger(__name__)
 
 
 def add_user(
@@ -80,7 +85,23 @@ def authenticate(
         return None
     if had_failures:
         throttle.succeeded(key)
+    assert user is not None and user.password_hash is not None
+    _upgrade_hash(db, user, password)
     return user
+
+
+def _upgrade_hash(db: Database, user: User, password: str) -> None:
+    """Re-hash with the configured argon2 parameters when the stored hash used others.
+
+    Only possible here, where the plain password is known. Best effort: the login already
+    succeeded, so a busy database only postpones the upgrade to the next login.
+    """
+    if not needs_rehash(user.password_hash):
+        return
+    try:
+        store.upgrade_password_hash(db, user.id, user.password_hash, hash_password(password))
+    except SQLAlchemyError as err:
+        log.warning("password hash upgrade for user %s postponed: %s", user.id, err)
 
 
 def authenticate_basic(

@@ -9,9 +9,10 @@ and row locks do the serialising.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -79,6 +80,24 @@ class Database:
             self.engine = _postgres_engine(url, echo)
             self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = self.engine.execution_options(**{_WRITE: True})
+        # SQLite has one writer at a time. This process's threads queue here, in order, instead
+        # of in SQLite's busy handler, whose growing back-off sleeps starve unlucky writers past
+        # the busy timeout under load (503s on /token). Reentrant, so a thread holding it may
+        # open a nested write. PostgreSQL serialises with row locks: no lock there.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+
+    def write_lock(self) -> AbstractContextManager[object]:
+        """Held for the whole of one write transaction (SQLite); a no-op on PostgreSQL."""
+        return self._write_lock if self._write_lock is not None else nullcontext()
+
+    def acquire_write_lock(self) -> None:
+        """For a transaction that outlives one block (oauth.unit); pair with release."""
+        if self._write_lock is not None:
+            self._write_lock.acquire()
+
+    def release_write_lock(self) -> None:
+        if self._write_lock is not None:
+            self._write_lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -89,7 +108,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._writer.begin() as conn:
+        with self.write_lock(), self._writer.begin() as conn:
             yield conn
 
     def connect_for_write(self) -> Connection:

@@ -73,6 +73,17 @@ def set_password(db: Database, user_id: int, password_hash: str) -> None:
         conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
 
 
+def upgrade_password_hash(db: Database, user_id: int, old_hash: str, new_hash: str) -> bool:
+    """Replace the hash only if it is still ``old_hash`` (a concurrent password change wins)."""
+    with db.write() as conn:
+        result = conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
+        return result.rowcount == 1
+
+
 def remove_user(db: Database, user_id: int) -> int:
     """Delete a user with their clients and tokens; returns how many tokens were removed."""
     with db.write() as conn:
