@@ -34,6 +34,7 @@ from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
+from .storage.batch import WriteBatcher
 from .storage.tenants import TenantDirectory
 
 log = logging.getLogger("agave_server")
@@ -165,9 +166,10 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             log.exception("periodic purge failed; will retry")
 
 
-def _lifespan(db: Database, settings: Settings):
+def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        db.own_loop_thread()
         task = None
         if settings.purge_interval:
             task = asyncio.create_task(_purge_periodically(db, settings))
@@ -178,6 +180,8 @@ def _lifespan(db: Database, settings: Settings):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if writes is not None:
+                writes.close()
             db.dispose()
 
     return lifespan
@@ -191,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     access_log.install()
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
+    writes = WriteBatcher(db) if db.is_sqlite else None
     app = AgaveApp(
         title="Agave tenant server",
         version=__version__,
@@ -198,7 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url="/docs",
         redoc_url=None,
-        lifespan=_lifespan(db, settings),
+        lifespan=_lifespan(db, settings, writes),
     )
     app.state.agave = AppState(
         settings=settings,
@@ -206,6 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tenants=TenantDirectory(db, settings.tenant_cache_seconds),
         throttle=throttle,
         oauth=AgaveAuthorizationServer(db, settings, throttle),
+        writes=writes,
     )
     for module in (health, tenants, clients, token, profiles):
         app.include_router(module.router)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 MAX_HEADER = 4096
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 class MalformedCredentials(ValueError):
@@ -40,7 +42,7 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
         raise MalformedCredentials("The Basic credentials have no ':' between user and password.")
     if not user:
         raise MalformedCredentials("The Basic credentials have an empty user name.")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
+    if _CONTROL.search(user):
         # No username or consumer key has them; PostgreSQL cannot even look up a NUL.
         raise MalformedCredentials("The Basic credentials' user name contains control characters.")
     return user, password

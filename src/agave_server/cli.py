@@ -135,8 +135,24 @@ def serve(ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None)
         proxy_headers=True,
         server_header=False,
         log_level="info",
+        log_config=_log_config(),
         access_log=ctx.settings.access_log,
     )
+
+
+def _log_config() -> dict:
+    """uvicorn's logging, plus the server's own messages (purges, group commit, errors)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["agave_server"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 # -- tenants -------------------------------------------------------------------------------

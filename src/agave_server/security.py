@@ -80,9 +80,23 @@ def _current() -> _Hashing:
     return _hashing
 
 
+# Random bytes below 248 = 4 * 62 map to base62 digits without bias (byte % 62); the others
+# are dropped. As a bytes.translate table, so a whole secret is made in C.
+_TO_BASE62 = bytes(ord(_BASE62[b % 62]) for b in range(248)) + bytes(8)
+_BIASED = bytes(range(248, 256))
+
+
 def new_secret() -> str:
-    """A fresh >= 256-bit base62 secret (consumer secret, access or refresh token)."""
-    return "".join(secrets.choice(_BASE62) for _ in range(_SECRET_LENGTH))
+    """A fresh >= 256-bit base62 secret (consumer secret, access or refresh token).
+
+    Each character is a uniform base62 digit made from one random byte: the same
+    distribution as 43 ``secrets.choice`` calls, from one read of the OS's random source
+    instead of 43.
+    """
+    out = b""
+    while len(out) < _SECRET_LENGTH:
+        out += os.urandom(64).translate(_TO_BASE62, _BIASED)
+    return out[:_SECRET_LENGTH].decode("ascii")
 
 
 def new_consumer_key() -> str:

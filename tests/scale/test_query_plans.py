@@ -78,11 +78,16 @@ def _recorded(db: Database, action: Callable[[], Any]) -> list[tuple[str, Any]]:
         if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             seen.append((statement, parameters))
 
+    def record_driver(statement, parameters) -> None:  # the hot paths' prepared statements
+        record(None, None, statement, parameters, None, False)
+
     sa.event.listen(db.engine, "before_cursor_execute", record)
+    db.statement_hook = record_driver
     try:
         action()
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
+        db.statement_hook = None
     assert seen, "the storage function sent no query"
     return seen
 
@@ -142,12 +147,16 @@ def test_refresh_token_lookup_and_claim_use_refresh_digest_index(db: Database):
         "uq_tokens_refresh_digest",
     )
 
-    def claim_and_roll_back() -> None:
-        with db.engine.connect() as conn:
-            token_store.claim_refresh(conn, 1, _digest("r", 78))
-            conn.rollback()
+    def rotate() -> None:
+        successor = token_store.NewPair(
+            tenant_id=1, client_id=1, user_id=1, grant_type="refresh_token", scope="default",
+            access_digest=_digest("a-new", 78), refresh_digest=_digest("r-new", 78),
+            access_lifetime=3600, refresh_lifetime=86400, family_id="f78",
+            parent_digest=_digest("r", 78),
+        )
+        token_store.run_write(db, token_store.store_pair(successor))
 
-    _assert_indexed(db, claim_and_roll_back, "tokens", "uq_tokens_refresh_digest")
+    _assert_indexed(db, rotate, "tokens", "uq_tokens_refresh_digest")
 
 
 def test_revocation_lookup_uses_digest_indexes(db: Database):

@@ -13,6 +13,7 @@ from ..oauth import AgaveAuthorizationServer
 from ..services import accounts
 from ..services.throttle import LoginThrottle
 from ..storage import Database
+from ..storage.batch import WriteBatcher
 from ..storage.records import Tenant, User
 from ..storage.tenants import TenantDirectory, request_host_key
 
@@ -24,6 +25,7 @@ class AppState:
     tenants: TenantDirectory
     throttle: LoginThrottle
     oauth: AgaveAuthorizationServer
+    writes: WriteBatcher | None  # group commit of the token grants' writes (SQLite only)
 
 
 def state(request: Request) -> AppState:
@@ -32,7 +34,8 @@ def state(request: Request) -> AppState:
 
 def tenant_of(request: Request) -> Tenant:
     """The tenant whose base URL's host:port is the request's Host; else the oldest tenant."""
-    key = request_host_key(request.headers.get("host", ""), request.url.scheme)
+    # The scope's scheme, not ``request.url``: building the URL costs more than the look-up.
+    key = request_host_key(request.headers.get("host", ""), request.scope.get("scheme", "http"))
     tenant = state(request).tenants.for_host(key)
     if tenant is None:
         raise NotFound("No tenant is configured on this server: run `agave-server tenants add`.")

@@ -116,6 +116,9 @@ def envelope(
     paged: bool = False,
 ) -> Response:
     """A success envelope, shaped by the request's query parameters."""
+    if not params and (paged or not isinstance(result, list)):  # nothing to page or filter
+        body = {"status": "success", "message": message, "version": __version__, "result": result}
+        return json_response(body, status, headers)
     shaped = shape_result(result, params, paged)
     pretty = _flag(params, "pretty")
     if _flag(params, "naked"):

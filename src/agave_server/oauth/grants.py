@@ -12,6 +12,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from ..errors import TooManyRequests
 from ..security import digest
 from ..services import accounts
+from ..storage import now
 from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.records import User
@@ -69,11 +70,28 @@ class AdminPasswordGrant(PasswordGrant):
         self.request.user = target
 
 
+def refused_refresh(request, token_digest: str) -> InvalidGrantError:
+    """The error for a refresh token that is not live, revoking its family if it was reused.
+
+    A refresh token that was already exchanged (and not revoked since) is being replayed:
+    either a thief or the legitimate holder has a copy, so every descendant is revoked.
+    """
+    known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
+    if known is not None and known.rotated_at is not None and known.revoked_at is None:
+        token_store.revoke_family(request.db, known.family_id)
+        return InvalidGrantError(
+            "This refresh token was already used; every token descended from it is now "
+            "revoked. Log in again."
+        )
+    return InvalidGrantError("The refresh token is invalid, expired or revoked.")
+
+
 class RefreshGrant(grants.RefreshTokenGrant):
     """``grant_type=refresh_token`` with rotation: each refresh token works exactly once.
 
-    The claim (a conditional UPDATE) and the insert of the new pair share one transaction.
-    Presenting a refresh token that was already exchanged revokes its whole family.
+    Validation reads the pair; ``save_token`` then retires it and stores the successor in one
+    transaction whose conditional UPDATE decides the winner (``storage.tokens.rotate``), so of
+    concurrent exchanges of one token exactly one succeeds and the others are refused as reuse.
     """
 
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -81,24 +99,19 @@ class RefreshGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken:
         request = self.request
         token_digest = digest(refresh_token)
-        claimed = token_store.claim_refresh(request.unit.conn, request.tenant.id, token_digest)
-        if claimed is not None:
-            return OAuthToken(claimed)
-        request.unit.rollback()
         known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
-        if known is not None and known.rotated_at is not None and known.revoked_at is None:
-            token_store.revoke_family(request.db, known.family_id)
-            raise InvalidGrantError(
-                "This refresh token was already used; every token descended from it is now "
-                "revoked. Log in again."
-            )
-        raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
+        if known is None or known.rotated_at is not None or known.revoked_at is not None:
+            raise refused_refresh(request, token_digest)
+        if known.refresh_expires_at is None or known.refresh_expires_at <= now():
+            raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
+        request.refresh_digest = token_digest
+        return OAuthToken(known)
 
     def authenticate_user(self, refresh_token: OAuthToken) -> User | None:
         return user_store.get_user_by_id(self.request.db, refresh_token.user_id)
 
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
-        """Nothing left to do: the claim already retired the old pair."""
+        """Nothing left to do: ``save_token`` retired the old pair when it stored the new one."""
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

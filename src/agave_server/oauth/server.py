@@ -7,7 +7,7 @@ source address) and gets back ``(status, body, headers)``; this module never see
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedGrantTypeError,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from sqlalchemy.exc import IntegrityError
 
 from ..basic_auth import MalformedCredentials, parse_basic
 from ..config import Settings
@@ -28,10 +29,15 @@ from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
 from .errors import TooManyAttemptsError, description_text
-from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
+from .grants import (
+    AdminPasswordGrant,
+    ClientCredentialsGrant,
+    PasswordGrant,
+    RefreshGrant,
+    refused_refresh,
+)
 from .models import GRANT_TYPES, OAuthClient
 from .revocation import Revocation
-from .unit import Unit
 
 # TLS is terminated by the proxy in front of agave-server (docs/server.md), or the server runs
 # on loopback; Authlib's https-only check on the request URI cannot see either, so it is off.
@@ -65,7 +71,11 @@ class AgaveOAuth2Request(OAuth2Request):
         self.db = db
         self.throttle = throttle
         self.address = address
-        self.unit = Unit(db)
+        self.refresh_digest: str | None = None  # set by the refresh grant's validation
+        # Set by the caller to batch the pair's write (``storage.batch``); ``save_token`` then
+        # leaves it here instead of running it.
+        self.defer_write = False
+        self.pending_write: Callable[[Database, Any], bool] | None = None
 
     @property
     def form(self) -> dict[str, str]:
@@ -74,6 +84,12 @@ class AgaveOAuth2Request(OAuth2Request):
     @property
     def args(self) -> dict[str, str]:
         return {}
+
+
+def _client_gone() -> InvalidClientError:
+    return InvalidClientError(
+        status_code=401, description="This client was deleted while the token was being issued."
+    )
 
 
 class AgaveAuthorizationServer(AuthorizationServer):
@@ -122,13 +138,16 @@ class AgaveAuthorizationServer(AuthorizationServer):
         return token
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
+        """Store the pair's digests; a refresh also retires its parent, or loses the race.
+
+        With ``request.defer_write`` the write is left on the request for the caller to run
+        in a batch (``storage.batch``) and finish with ``finish_deferred``.
+        """
         parent = request.refresh_token
-        user = request.user
-        token_store.insert_pair(
-            request.unit.conn,
+        pair = token_store.NewPair(
             tenant_id=request.tenant.id,
             client_id=request.client.id,
-            user_id=user.id,
+            user_id=request.user.id,
             grant_type=request.payload.grant_type,
             scope=SCOPE,
             access_digest=digest(token["access_token"]),
@@ -137,7 +156,28 @@ class AgaveAuthorizationServer(AuthorizationServer):
             refresh_lifetime=self.settings.refresh_token_lifetime,
             family_id=parent.family_id if parent is not None else new_family_id(),
             parent_id=parent.id if parent is not None else None,
+            parent_digest=request.refresh_digest if parent is not None else None,
         )
+        write = token_store.store_pair(pair)
+        if request.defer_write:
+            request.pending_write = write
+            return
+        try:
+            stored = token_store.run_write(self.db, write)
+        except IntegrityError:
+            raise _client_gone() from None
+        if not stored:
+            raise refused_refresh(request, pair.parent_digest or "")
+
+    def finish_deferred(self, request: AgaveOAuth2Request, answer: Triple, stored: bool | None):
+        """The answer once the deferred write ran: as planned, refused (a refresh token that
+        another request exchanged first), or ``stored=None`` (the client was deleted)."""
+        if stored:
+            return answer
+        error = refused_refresh(request, request.refresh_digest or "") if stored is False else (
+            _client_gone()
+        )
+        return self.handle_error_response(request, error)
 
     # -- client authentication ---------------------------------------------------------
     def _authenticate_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient:
@@ -169,26 +209,20 @@ class AgaveAuthorizationServer(AuthorizationServer):
 
     # -- entry points for the API layer ---------------------------------------------------
     def token_response(self, request: AgaveOAuth2Request) -> Triple:
-        """Run the token endpoint; commit the request's transaction only on success."""
-        try:
-            grant_type = request.form.get("grant_type")
-            if not grant_type:
-                return self.handle_error_response(
-                    request, InvalidRequestError("Missing 'grant_type' in request.")
-                )
-            if grant_type not in GRANT_TYPES:
-                error = UnsupportedGrantTypeError(grant_type[:40])
-                error.description = (
-                    f"grant_type {grant_type[:40]!r} is not supported: use one of "
-                    + ", ".join(sorted(GRANT_TYPES))
-                )
-                return self.handle_error_response(request, error)
-            status, body, headers = self.create_token_response(request)
-            if status == 200:
-                request.unit.commit()
-            return status, body, headers
-        finally:
-            request.unit.rollback()
+        """Run the token endpoint (the grant stores the pair only once it is valid)."""
+        grant_type = request.form.get("grant_type")
+        if not grant_type:
+            return self.handle_error_response(
+                request, InvalidRequestError("Missing 'grant_type' in request.")
+            )
+        if grant_type not in GRANT_TYPES:
+            error = UnsupportedGrantTypeError(grant_type[:40])
+            error.description = (
+                f"grant_type {grant_type[:40]!r} is not supported: use one of "
+                + ", ".join(sorted(GRANT_TYPES))
+            )
+            return self.handle_error_response(request, error)
+        return self.create_token_response(request)
 
     def revocation_response(self, request: AgaveOAuth2Request) -> Triple:
         return self.create_endpoint_response(Revocation.ENDPOINT_NAME, request)

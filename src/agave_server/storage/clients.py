@@ -7,14 +7,14 @@ one client apply in some serial order and never half-way.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..models import apis, clients, subscriptions, tokens
 from .apis import _api
-from .database import Database, now
+from .database import Database, Prepared, now
 from .records import Api, Client, Subscription
 
 
@@ -98,14 +98,19 @@ def get_client(db: Database, user_id: int, name: str) -> Client | None:
     return _client(row) if row else None
 
 
+_CLIENT_FIELDS = tuple(c.name for c in clients.c)
+_BY_KEY = Prepared(
+    select(clients).where(
+        clients.c.consumer_key == bindparam("key"), clients.c.tenant_id == bindparam("tenant_id")
+    )
+)
+
+
 def get_client_by_key(db: Database, tenant_id: int, consumer_key: str) -> Client | None:
-    with db.read() as conn:
-        row = conn.execute(
-            select(clients).where(
-                clients.c.consumer_key == consumer_key, clients.c.tenant_id == tenant_id
-            )
-        ).first()
-    return _client(row) if row else None
+    """On every token request (client authentication): a prepared statement."""
+    with db.driver() as conn:
+        row = _BY_KEY.fetch_one(db, conn, key=consumer_key, tenant_id=tenant_id)
+    return Client(**dict(zip(_CLIENT_FIELDS, row, strict=True))) if row else None
 
 
 def _lock_client(conn: Connection, client_id: int) -> bool:

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
+# Every commit (from any process) empties each connection's page cache, so the next read
+# would fetch every page again with a system call; memory-mapped, unchanged pages of the
+# database file (users, clients, the upper levels of every index) are read in place.
+SQLITE_MMAP_BYTES = 1 << 30
 _WRITE = "agave_write"
 
 
@@ -51,6 +56,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -85,15 +91,20 @@ class Database:
         # the busy timeout under load (503s on /token). Reentrant, so a thread holding it may
         # open a nested write. PostgreSQL serialises with row locks: no lock there.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        # Called with (sql, parameters) before each ``Prepared`` statement on a driver
+        # connection (SQLAlchemy's events do not see those); the EXPLAIN tests listen here.
+        self.statement_hook: Callable[[str, Any], None] | None = None
+        self._loop_thread: int | None = None
+        self._loop_fairy: Any = None
+        self._in_snapshot = False
 
     def write_lock(self) -> AbstractContextManager[object]:
         """Held for the whole of one write transaction (SQLite); a no-op on PostgreSQL."""
         return self._write_lock if self._write_lock is not None else nullcontext()
 
-    def acquire_write_lock(self) -> None:
-        """For a transaction that outlives one block (oauth.unit); pair with release."""
-        if self._write_lock is not None:
-            self._write_lock.acquire()
+    def try_write_lock(self) -> bool:
+        """Take the process's write lock if it is free (``storage.batch``; pair with release)."""
+        return self._write_lock.acquire(blocking=False) if self._write_lock is not None else True
 
     def release_write_lock(self) -> None:
         if self._write_lock is not None:
@@ -111,12 +122,134 @@ class Database:
         with self.write_lock(), self._writer.begin() as conn:
             yield conn
 
-    def connect_for_write(self) -> Connection:
-        """A connection whose transaction the caller begins and ends (see oauth.unit)."""
-        return self._writer.connect()
+    def driver(self, write: bool = False) -> AbstractContextManager[Any]:
+        """The driver's own connection, for the hot paths' prepared statements (``Prepared``).
+
+        SQLAlchemy's ``Connection`` costs ~45 us per statement around a 5 us indexed lookup
+        (bench/NOTES.md item 8); these few statements skip it. Reads run in autocommit mode;
+        with ``write=True`` the block is one transaction (BEGIN IMMEDIATE and the process's
+        write lock on SQLite), committed when it ends and rolled back if it raises. Driver
+        errors come out as SQLAlchemy's, so the API maps them as it maps any other (503).
+        Reads on the event loop's thread (``own_loop_thread``) reuse one connection that
+        thread keeps; every other thread borrows one from the pool.
+        """
+        if write:
+            return self._driver_write()
+        if self._loop_thread == threading.get_ident():
+            return self._loop_read()
+        return self._pooled_read()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """On the event loop's thread, on SQLite: the block's reads share one read transaction.
+
+        Each read transaction costs shared-memory locking and, when anything was committed
+        since the last one (every token request commits), a fresh page cache; a token grant's
+        three reads (throttle, client, owner) pay that once instead of three times. Elsewhere
+        (other threads, PostgreSQL) a no-op.
+        """
+        if not self.is_sqlite or self._loop_thread != threading.get_ident() or self._in_snapshot:
+            yield
+            return
+        with self._loop_read() as conn:
+            conn.execute("BEGIN")
+            self._in_snapshot = True
+            try:
+                yield
+            finally:
+                self._in_snapshot = False
+                with suppress(Exception):  # a connection dropped after an error is closed
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+
+    def own_loop_thread(self) -> None:
+        """Called on the event loop's thread: its reads keep one connection (no pool trips)."""
+        self._loop_thread = threading.get_ident()
+
+    @contextmanager
+    def _loop_read(self) -> Iterator[Any]:
+        if self._loop_fairy is None:
+            fairy = self.engine.raw_connection()
+            if not self.is_sqlite:
+                fairy.driver_connection.autocommit = True
+            self._loop_fairy = fairy
+        dbapi_conn = self._loop_fairy.driver_connection
+        try:
+            yield dbapi_conn
+        except self._dbapi_error as err:
+            self._drop_loop_connection(err)
+            raise self._translated(err) from err
+
+    def _drop_loop_connection(self, err: BaseException | None = None) -> None:
+        fairy, self._loop_fairy = self._loop_fairy, None
+        if fairy is not None:
+            with suppress(Exception):  # a broken connection has nothing left to close
+                fairy.invalidate(err)
+
+    @contextmanager
+    def _pooled_read(self) -> Iterator[Any]:
+        fairy = self.engine.raw_connection()
+        dbapi_conn = fairy.driver_connection
+        try:
+            if not self.is_sqlite:
+                dbapi_conn.autocommit = True
+            yield dbapi_conn
+            if not self.is_sqlite:
+                dbapi_conn.autocommit = False
+        except self._dbapi_error as err:
+            if self.engine.dialect.is_disconnect(err, dbapi_conn, None):
+                fairy.invalidate(err)
+            raise self._translated(err) from err
+        finally:
+            fairy.close()
+
+    @contextmanager
+    def _driver_write(self) -> Iterator[Any]:
+        with self.write_lock():
+            fairy = self.engine.raw_connection()
+            dbapi_conn = fairy.driver_connection
+            try:
+                if self.is_sqlite:
+                    dbapi_conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield dbapi_conn
+                    if self.is_sqlite:
+                        dbapi_conn.execute("COMMIT")
+                    else:
+                        dbapi_conn.commit()
+                except BaseException:
+                    _quietly_rollback(dbapi_conn, self.is_sqlite)
+                    raise
+            except self._dbapi_error as err:
+                if self.engine.dialect.is_disconnect(err, dbapi_conn, None):
+                    fairy.invalidate(err)
+                raise self._translated(err) from err
+            finally:
+                fairy.close()
+
+    @property
+    def _dbapi_error(self) -> type[Exception]:
+        return self.engine.dialect.loaded_dbapi.Error
+
+    def _translated(self, err: Exception) -> DBAPIError:
+        """A driver error as SQLAlchemy's own (OperationalError, IntegrityError, ...)."""
+        return DBAPIError.instance(None, None, err, self._dbapi_error)
 
     def dispose(self) -> None:
+        self._drop_loop_connection()
         self.engine.dispose()
+
+
+def _quietly_rollback(dbapi_conn: Any, is_sqlite: bool) -> None:
+    """Undo an unfinished transaction; a broken connection has nothing left to undo."""
+    try:
+        if is_sqlite:
+            if dbapi_conn.in_transaction:
+                dbapi_conn.execute("ROLLBACK")
+        else:
+            dbapi_conn.rollback()
+    except Exception:  # the original error is the one worth reporting
+        pass
 
 
 def now() -> int:
@@ -136,16 +269,45 @@ class Prepared:
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
     def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
-        name = conn.dialect.name
+        return self._compile_for(conn.dialect)
+
+    def _compile_for(self, dialect: Any) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        name = dialect.name
         if name not in self._compiled:
-            compiled = self._statement.compile(dialect=conn.dialect)
+            compiled = self._statement.compile(dialect=dialect)
             order = tuple(compiled.positiontup) if compiled.positional else None
             # Literals in the statement became bound parameters with fixed values.
             self._compiled[name] = (str(compiled), order, dict(compiled.params))
         return self._compiled[name]
 
+    def _args(self, order: tuple[str, ...] | None, fixed: dict[str, Any], params: dict) -> Any:
+        values = {**fixed, **params}
+        return tuple(values[k] for k in order) if order is not None else values
+
     def first(self, conn: Connection, **params: Any) -> Any:
         sql, order, fixed = self._compile(conn)
-        values = {**fixed, **params}
-        args: Any = tuple(values[k] for k in order) if order is not None else values
-        return conn.exec_driver_sql(sql, args).first()
+        return conn.exec_driver_sql(sql, self._args(order, fixed, params)).first()
+
+    def run(self, db: Database, dbapi_conn: Any, **params: Any) -> Any:
+        """Execute on a driver connection from ``Database.driver()``; returns its cursor."""
+        sql, order, fixed = self._compile_for(db.engine.dialect)
+        args = self._args(order, fixed, params)
+        if db.statement_hook is not None:
+            db.statement_hook(sql, args)
+        cursor = dbapi_conn.cursor()
+        cursor.execute(sql, args)
+        return cursor
+
+    def fetch_one(self, db: Database, dbapi_conn: Any, **params: Any) -> tuple | None:
+        cursor = self.run(db, dbapi_conn, **params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def rowcount(self, db: Database, dbapi_conn: Any, **params: Any) -> int:
+        cursor = self.run(db, dbapi_conn, **params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()

@@ -7,27 +7,40 @@ its window has not ended.
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models import login_failures
-from .database import Database, now
+from .database import Database, Prepared, now
 
 
 def failure_state(db: Database, limits: dict[str, int], window: int) -> tuple[int | None, set[str]]:
     """Seconds until the most-blocked key may try again (None if none is blocked), and the keys
     that have any failures recorded."""
     t = now()
-    with db.read() as conn:
-        rows = conn.execute(
-            select(login_failures).where(login_failures.c.key.in_(list(limits)))
-        ).all()
+    keys = list(limits)
+    if len(keys) > 2:
+        raise ValueError("at most two keys (an account and an address) are checked at once")
+    with db.driver() as conn:
+        cursor = _STATE.run(db, conn, first=keys[0], second=keys[-1])
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
     waits = [
-        r.window_start + window - t
-        for r in rows
-        if r.failures >= limits[r.key] and r.window_start + window > t
+        window_start + window - t
+        for key, window_start, failures in rows
+        if failures >= limits[key] and window_start + window > t
     ]
-    return (max(waits) if waits else None), {r.key for r in rows}
+    return (max(waits) if waits else None), {key for key, _, _ in rows}
+
+
+# On every token request: a prepared statement (an account key and an address key).
+_STATE = Prepared(
+    select(login_failures.c.key, login_failures.c.window_start, login_failures.c.failures).where(
+        login_failures.c.key.in_([bindparam("first"), bindparam("second")])
+    )
+)
 
 
 def record_failure(db: Database, keys: list[str], window: int) -> None:

@@ -7,8 +7,11 @@ pair: across any number of processes a refresh token is exchanged at most once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import (
-    Connection,
     and_,
     bindparam,
     delete,
@@ -43,70 +46,128 @@ def _token(row) -> Token:
     return Token(**{c.name: row._mapping[c.name] for c in _TOKEN_COLUMNS})
 
 
-def insert_pair(
-    conn: Connection,
-    *,
-    tenant_id: int,
-    client_id: int,
-    user_id: int,
-    grant_type: str,
-    scope: str,
-    access_digest: str,
-    refresh_digest: str | None,
-    access_lifetime: int,
-    refresh_lifetime: int,
-    family_id: str,
-    parent_id: int | None,
-) -> int:
-    issued = now()
-    return conn.execute(
-        insert(tokens).values(
-            tenant_id=tenant_id,
-            client_id=client_id,
-            user_id=user_id,
-            grant_type=grant_type,
-            scope=scope,
-            access_digest=access_digest,
-            refresh_digest=refresh_digest,
-            issued_at=issued,
-            access_expires_at=issued + access_lifetime,
-            refresh_expires_at=issued + refresh_lifetime if refresh_digest else None,
-            family_id=family_id,
-            parent_id=parent_id,
-        )
-    ).inserted_primary_key[0]
+_TOKEN_FIELDS = tuple(c.name for c in _TOKEN_COLUMNS)
 
-
-def claim_refresh(conn: Connection, tenant_id: int, refresh_digest: str) -> Token | None:
-    """Mark a live refresh token as used; returns it only to the one caller that won."""
-    t = now()
-    result = conn.execute(
-        update(tokens)
-        .where(
-            tokens.c.refresh_digest == refresh_digest,
-            tokens.c.tenant_id == tenant_id,
-            tokens.c.rotated_at.is_(None),
-            tokens.c.revoked_at.is_(None),
-            tokens.c.refresh_expires_at > t,
-        )
-        .values(rotated_at=t)
+# The token grants' statements, prepared once: they run on every /token request.
+_INSERT = Prepared(
+    insert(tokens).values(
+        {
+            c: bindparam(c)
+            for c in (
+                "tenant_id",
+                "client_id",
+                "user_id",
+                "grant_type",
+                "scope",
+                "access_digest",
+                "refresh_digest",
+                "issued_at",
+                "access_expires_at",
+                "refresh_expires_at",
+                "family_id",
+                "parent_id",
+            )
+        }
     )
-    if result.rowcount != 1:
-        return None
-    row = conn.execute(
-        select(*_TOKEN_COLUMNS).where(tokens.c.refresh_digest == refresh_digest)
-    ).first()
-    return _token(row) if row else None
+)
+_CLAIM = Prepared(
+    update(tokens)
+    .where(
+        tokens.c.refresh_digest == bindparam("digest"),
+        tokens.c.tenant_id == bindparam("tenant_id"),
+        tokens.c.rotated_at.is_(None),
+        tokens.c.revoked_at.is_(None),
+        tokens.c.refresh_expires_at > bindparam("now"),
+    )
+    .values(rotated_at=bindparam("now"))
+)
+_BY_REFRESH = Prepared(
+    select(*_TOKEN_COLUMNS).where(
+        tokens.c.refresh_digest == bindparam("digest"), tokens.c.tenant_id == bindparam("tenant_id")
+    )
+)
+
+
+@dataclass(frozen=True)
+class NewPair:
+    """A pair about to be stored: digests only, with what it was issued for."""
+
+    tenant_id: int
+    client_id: int
+    user_id: int
+    grant_type: str
+    scope: str
+    access_digest: str
+    refresh_digest: str | None
+    access_lifetime: int
+    refresh_lifetime: int
+    family_id: str
+    parent_id: int | None = None
+    parent_digest: str | None = None  # the refresh token this pair replaces
+
+
+def _insert(db: Database, conn, pair: NewPair, issued: int) -> None:
+    _INSERT.rowcount(
+        db,
+        conn,
+        tenant_id=pair.tenant_id,
+        client_id=pair.client_id,
+        user_id=pair.user_id,
+        grant_type=pair.grant_type,
+        scope=pair.scope,
+        access_digest=pair.access_digest,
+        refresh_digest=pair.refresh_digest,
+        issued_at=issued,
+        access_expires_at=issued + pair.access_lifetime,
+        refresh_expires_at=issued + pair.refresh_lifetime if pair.refresh_digest else None,
+        family_id=pair.family_id,
+        parent_id=pair.parent_id,
+    )
+
+
+def store_pair(pair: NewPair) -> Callable[[Database, Any], bool]:
+    """The write that stores a new pair, or a refresh's rotation when it has a parent.
+
+    Run it with ``run_write`` (its own transaction) or hand it to ``batch.WriteBatcher``.
+    For a rotation it returns False, storing nothing, when the refresh token is no longer live
+    (another request exchanged it first, or it was revoked or expired meanwhile): the claim
+    is one conditional UPDATE, so across any number of processes exactly one caller wins.
+    """
+
+    def write(db: Database, conn: Any) -> bool:
+        t = now()
+        if pair.parent_digest is None:
+            _insert(db, conn, pair, t)  # one statement: atomic by itself
+            return True
+        cursor = conn.cursor()
+        cursor.execute("SAVEPOINT rotate")  # the claim must not outlive a failed insert
+        try:
+            claimed = _CLAIM.rowcount(
+                db, conn, digest=pair.parent_digest, tenant_id=pair.tenant_id, now=t
+            )
+            if claimed == 1:
+                _insert(db, conn, pair, t)
+        except BaseException:
+            cursor.execute("ROLLBACK TO SAVEPOINT rotate")
+            cursor.execute("RELEASE SAVEPOINT rotate")
+            raise
+        cursor.execute("RELEASE SAVEPOINT rotate")
+        return claimed == 1
+
+    return write
+
+
+def run_write(db: Database, write: Callable[[Database, Any], bool]) -> bool:
+    """Run one ``store_pair`` write in a transaction of its own (worker threads, PostgreSQL)."""
+    with db.driver(write=True) as conn:
+        return write(db, conn)
 
 
 def find_by_refresh(db: Database, tenant_id: int, refresh_digest: str) -> Token | None:
-    with db.read() as conn:
-        row = conn.execute(
-            select(*_TOKEN_COLUMNS).where(
-                tokens.c.refresh_digest == refresh_digest, tokens.c.tenant_id == tenant_id
-            )
-        ).first()
-    return _token(row) if row else None
+    """The pair a refresh token belongs to, live or not (prepared: every refresh grant)."""
+    with db.driver() as conn:
+        row = _BY_REFRESH.fetch_one(db, conn, digest=refresh_digest, tenant_id=tenant_id)
+    return Token(**dict(zip(_TOKEN_FIELDS, row, strict=True))) if row else None
 
 
 def find_by_digest(
@@ -172,8 +233,8 @@ _USER_FIELDS = tuple(c.name for c in users.c)
 
 def bearer_grant(db: Database, tenant_id: int, access_digest: str) -> BearerGrant | None:
     """The hot path of every protected call: one indexed query, user and Profiles gate joined."""
-    with db.read() as conn:
-        row = _BEARER.first(conn, digest=access_digest, tenant_id=tenant_id, now=now())
+    with db.driver() as conn:
+        row = _BEARER.fetch_one(db, conn, digest=access_digest, tenant_id=tenant_id, now=now())
     if row is None:
         return None
     n = len(_USER_FIELDS)

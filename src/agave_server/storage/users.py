@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models import clients, subscriptions, tokens, users
-from .database import Database, now
+from .database import Database, Prepared, now
 from .records import User
 
 
@@ -54,10 +54,22 @@ def get_user(db: Database, tenant_id: int, username: str) -> User | None:
     return _user(row) if row else None
 
 
+USER_FIELDS = tuple(c.name for c in users.c)
+_BY_ID = Prepared(select(users).where(users.c.id == bindparam("id")))
+
+
+def user_from_values(values: tuple | list) -> User:
+    """A ``User`` from a row of ``select(users)``'s columns, in table order."""
+    fields = dict(zip(USER_FIELDS, values, strict=True))
+    fields["is_admin"] = bool(fields["is_admin"])
+    return User(**fields)
+
+
 def get_user_by_id(db: Database, user_id: int) -> User | None:
-    with db.read() as conn:
-        row = conn.execute(select(users).where(users.c.id == user_id)).first()
-    return _user(row) if row else None
+    """On every token grant: a prepared statement on a driver connection."""
+    with db.driver() as conn:
+        row = _BY_ID.fetch_one(db, conn, id=user_id)
+    return user_from_values(row) if row else None
 
 
 def list_users(db: Database, tenant_id: int | None = None) -> list[User]:

@@ -54,4 +54,5 @@ async def me(request: Request) -> Response:
         return invalid_credentials_fault()
     if not grant.subscribed:
         return forbidden_fault()
-    return envelope(profile_json(tenant, grant.user), "", request.query_params)
+    params = request.query_params if request.scope["query_string"] else {}
+    return envelope(profile_json(tenant, grant.user), "", params)
