@@ -187,15 +187,13 @@ class Database:
                 fairy.invalidate(err)
 
     @contextmanager
-    def _pooled_read(self) -> Iterator[Any]:
+    def _borrowed(self) -> Iterator[Any]:
+        """A driver connection from the pool, returned after the block; driver errors come
+        out as SQLAlchemy's, and a connection that broke is discarded."""
         fairy = self.engine.raw_connection()
         dbapi_conn = fairy.driver_connection
         try:
-            if not self.is_sqlite:
-                dbapi_conn.autocommit = True
             yield dbapi_conn
-            if not self.is_sqlite:
-                dbapi_conn.autocommit = False
         except self._dbapi_error as err:
             if self.engine.dialect.is_disconnect(err, dbapi_conn, None):
                 fairy.invalidate(err)
@@ -204,28 +202,29 @@ class Database:
             fairy.close()
 
     @contextmanager
+    def _pooled_read(self) -> Iterator[Any]:
+        with self._borrowed() as dbapi_conn:
+            if self.is_sqlite:
+                yield dbapi_conn
+                return
+            dbapi_conn.autocommit = True
+            yield dbapi_conn
+            dbapi_conn.autocommit = False
+
+    @contextmanager
     def _driver_write(self) -> Iterator[Any]:
-        with self.write_lock():
-            fairy = self.engine.raw_connection()
-            dbapi_conn = fairy.driver_connection
+        with self.write_lock(), self._borrowed() as dbapi_conn:
+            if self.is_sqlite:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
             try:
+                yield dbapi_conn
                 if self.is_sqlite:
-                    dbapi_conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield dbapi_conn
-                    if self.is_sqlite:
-                        dbapi_conn.execute("COMMIT")
-                    else:
-                        dbapi_conn.commit()
-                except BaseException:
-                    _quietly_rollback(dbapi_conn, self.is_sqlite)
-                    raise
-            except self._dbapi_error as err:
-                if self.engine.dialect.is_disconnect(err, dbapi_conn, None):
-                    fairy.invalidate(err)
-                raise self._translated(err) from err
-            finally:
-                fairy.close()
+                    dbapi_conn.execute("COMMIT")
+                else:
+                    dbapi_conn.commit()
+            except BaseException:
+                _quietly_rollback(dbapi_conn, self.is_sqlite)
+                raise
 
     @property
     def _dbapi_error(self) -> type[Exception]:

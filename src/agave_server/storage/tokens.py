@@ -70,15 +70,20 @@ _INSERT = Prepared(
         }
     )
 )
+def _live(digest_column, expiry_column) -> tuple:
+    """A pair whose token (by digest) still works: this tenant's, unretired, unexpired."""
+    return (
+        digest_column == bindparam("digest"),
+        tokens.c.tenant_id == bindparam("tenant_id"),
+        tokens.c.revoked_at.is_(None),
+        tokens.c.rotated_at.is_(None),
+        expiry_column > bindparam("now"),
+    )
+
+
 _CLAIM = Prepared(
     update(tokens)
-    .where(
-        tokens.c.refresh_digest == bindparam("digest"),
-        tokens.c.tenant_id == bindparam("tenant_id"),
-        tokens.c.rotated_at.is_(None),
-        tokens.c.revoked_at.is_(None),
-        tokens.c.refresh_expires_at > bindparam("now"),
-    )
+    .where(*_live(tokens.c.refresh_digest, tokens.c.refresh_expires_at))
     .values(rotated_at=bindparam("now"))
 )
 _BY_REFRESH = Prepared(
@@ -217,13 +222,7 @@ def _bearer_statement():
     return (
         select(*users.c, tokens.c.client_id, profiles_subscribed)
         .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
-        .where(
-            tokens.c.access_digest == bindparam("digest"),
-            tokens.c.tenant_id == bindparam("tenant_id"),
-            tokens.c.revoked_at.is_(None),
-            tokens.c.rotated_at.is_(None),
-            tokens.c.access_expires_at > bindparam("now"),
-        )
+        .where(*_live(tokens.c.access_digest, tokens.c.access_expires_at))
     )
 
 
