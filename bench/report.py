@@ -138,9 +138,9 @@ def _startup_section(results: dict) -> list[str]:
     if not s:
         return ["Not measured."]
     rows = [
-        f"Median wall time over {s['repeats']} runs of the same request "
-        f"(`GET /clients/v2`, Basic, a user with {s['clients']} clients); overhead = "
-        "wall − curl's.",
+        f"Median wall time over {s['repeats']} rounds of the same request "
+        f"(`GET /clients/v2`, Basic, a user with {s['clients']} clients), the three commands "
+        "taking turns within each round; overhead = wall − curl's.",
         "",
         "| command | median wall ms | overhead ms |",
         "|---|---:|---:|",

@@ -72,7 +72,7 @@ class Settings:
                               or ((100, 1000) if smoke else (100, 10_000, 100_000))),
             latency_duration=1.0 if smoke else 5.0,
             hash_seconds=1.0 if smoke else 5.0,
-            startup_repeats=1 if smoke else 7,
+            startup_repeats=1 if smoke else 15,
             peer=not (smoke or args.no_peer),
             only=frozenset(args.only) if args.only else None,
         )
@@ -132,6 +132,7 @@ class Bench:
         c = concurrency or self.s.concurrency
         w = self.s.warmup if warmup is None else warmup
         warm = warmup_load or (None if load.bodies else load)
+        self.settle()
         if w > 0 and warm is not None:
             wres = self.gen.run(f"{side}/{key} warm-up", warm, concurrency=c, duration=w,
                                 requests=warmup_requests)
@@ -150,6 +151,30 @@ class Bench:
               f"max {res.max} ms  errors {res.errors or 0}"
               + (f" first: {res.first_error[:200]}" if res.first_error else ""), flush=True)
         return res
+
+    def settle(self, limit_s: float = 60.0, idle_cpu_s: float = 0.05) -> None:
+        """Wait until every server of the run is idle before the next scenario starts.
+
+        When loadgen stops, a slow server still has the requests already sent in its queue:
+        the peer's token endpoint keeps hashing for several seconds after a run at
+        concurrency 32, which stole CPU from whichever scenario came next (ours, in the
+        previous full run: refresh_token at half the throughput it had on its own). Idle means
+        less than ``idle_cpu_s`` of CPU used by all servers in half a second.
+        """
+        roots = [pid for pid in (self._root_pid(s) for s in ("ours", "peer", "bare")) if pid]
+        deadline = time.monotonic() + limit_s
+        while roots and time.monotonic() < deadline:
+            try:
+                before = sum(tree_cpu_seconds(r) for r in roots)
+                time.sleep(0.5)
+                used = sum(tree_cpu_seconds(r) for r in roots) - before
+            except OSError:  # a server exited meanwhile: nothing left to wait for
+                return
+            if used < idle_cpu_s:
+                return
+        if roots and time.monotonic() >= deadline:
+            print(f"[bench] servers still busy after {limit_s:.0f} s; starting anyway",
+                  file=sys.stderr, flush=True)
 
     def _root_pid(self, side: str) -> int | None:
         """The pid at the top of the server measured on ``side`` (for its CPU time)."""

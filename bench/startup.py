@@ -36,27 +36,49 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def time_command(cmd: list[str], env: dict[str, str], repeats: int,
-                 expect: set[str]) -> list[float]:
-    """Wall seconds of ``repeats`` runs (after one untimed warm-up that also checks the output).
+def run_once(cmd: list[str], env: dict[str, str], expect: set[str]) -> float:
+    """Wall seconds of one run, which must succeed and print ``expect``.
 
     ``expect``: client names that must appear in the output, so a failing
     command (an error message printed fast) is never mistaken for a fast one.
     """
-    times = []
-    for i in range(repeats + 1):
-        t0 = time.perf_counter()
-        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-        elapsed = time.perf_counter() - t0
-        if res.returncode != 0:
-            raise RuntimeError(f"{cmd[0]} exited {res.returncode}: {res.stderr.strip()[-500:]}")
-        missing = [n for n in expect if n not in res.stdout]
-        if missing:
-            raise RuntimeError(f"{' '.join(cmd[:3])}: output lacks {missing[:3]}: "
-                               f"{res.stdout[:300]!r}")
-        if i:
-            times.append(elapsed)
-    return times
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited {res.returncode}: {res.stderr.strip()[-500:]}")
+    missing = [n for n in expect if n not in res.stdout]
+    if missing:
+        raise RuntimeError(f"{' '.join(cmd[:3])}: output lacks {missing[:3]}: "
+                           f"{res.stdout[:300]!r}")
+    return elapsed
+
+
+def time_interleaved(commands: dict[str, list[str]], env: dict[str, str], repeats: int,
+                     expect: set[str]) -> tuple[dict[str, list[float]], list[str]]:
+    """Wall seconds of ``repeats`` rounds in which every command runs once, in turn.
+
+    Interleaved, so a change in the machine's load (or in the server's argon2 speed) during
+    the measurement weighs on every command alike, instead of on whichever ran in that
+    minute. One untimed warm-up run of each first (it also writes bytecode caches). A
+    command that fails is reported and left out.
+    """
+    times: dict[str, list[float]] = {}
+    problems: list[str] = []
+    for key, cmd in commands.items():
+        try:
+            run_once(cmd, env, expect)
+            times[key] = []
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+            problems.append(f"CLI start-up, {key}: {e}")
+    for _ in range(repeats):
+        for key in list(times):
+            try:
+                times[key].append(run_once(commands[key], env, expect))
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                problems.append(f"CLI start-up, {key}: {e}")
+                del times[key]
+    return times, problems
 
 
 def importtime(python: str, module: str = "agavepy.agave", repeats: int = 3) -> dict:
@@ -113,13 +135,8 @@ def measure(url: str, username: str, password: str, names: list[str], *, repeats
         commands["agavepy095"] = [str(legacy_python), str(script)]
     if shutil.which("curl") is None:
         commands.pop("curl")
-    problems = []
-    for key, cmd in commands.items():
-        try:
-            times = time_command(cmd, env, repeats, expect)
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-            problems.append(f"CLI start-up, {key}: {e}")
-            continue
+    measured, problems = time_interleaved(commands, env, repeats, expect)
+    for key, times in measured.items():
         out[key] = {"median_ms": statistics.median(times) * 1000,
                     "runs_ms": [t * 1000 for t in times]}
     base = out.get("curl", {}).get("median_ms")

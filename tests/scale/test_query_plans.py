@@ -168,7 +168,7 @@ def test_revocation_lookup_uses_digest_indexes(db: Database):
 def test_client_lookup_by_key_uses_consumer_key_index(db: Database):
     _assert_indexed(
         db,
-        lambda: client_store.get_client_by_key(db, 1, "key1234"),
+        lambda: client_store.get_client_with_owner(db, 1, "key1234"),
         "clients",
         "uq_clients_consumer_key",
     )

@@ -108,6 +108,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return OAuthToken(known)
 
     def authenticate_user(self, refresh_token: OAuthToken) -> User | None:
+        owner = self.request.client.owner  # read with the client; usually the token's user
+        if refresh_token.user_id == owner.id:
+            return owner
         return user_store.get_user_by_id(self.request.db, refresh_token.user_id)
 
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
@@ -118,6 +121,5 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """``grant_type=client_credentials``: an access token (no refresh) for the client's owner."""
 
     def create_token_response(self):
-        owner = user_store.get_user_by_id(self.request.db, self.request.client.user_id)
-        self.request.user = owner
+        self.request.user = self.request.client.owner
         return super().create_token_response()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
 from ..storage import now
-from ..storage.records import Client, Token
+from ..storage.records import Client, Token, User
 
 GRANT_TYPES = frozenset({"password", "refresh_token", "client_credentials", "admin_password"})
 
@@ -13,10 +13,11 @@ GRANT_TYPES = frozenset({"password", "refresh_token", "client_credentials", "adm
 class OAuthClient(ClientMixin):
     """A registered Agave client: confidential, authenticated with HTTP Basic only."""
 
-    def __init__(self, record: Client) -> None:
+    def __init__(self, record: Client, owner: User) -> None:
         self.record = record
         self.id = record.id
         self.user_id = record.user_id
+        self.owner = owner
 
     def get_client_id(self) -> str:
         return self.record.consumer_key

@@ -199,13 +199,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
             self.throttle.check(account, request.address, "client authentication")
         except TooManyRequests as err:
             raise TooManyAttemptsError(err.message, err.retry_after) from None
-        record = client_store.get_client_by_key(self.db, request.tenant.id, key)
-        if record is None or not digest_matches(secret, record.secret_digest):
+        found = client_store.get_client_with_owner(self.db, request.tenant.id, key)
+        if found is None or not digest_matches(secret, found[0].secret_digest):
             self.throttle.failed(account, request.address)
             raise InvalidClientError(
                 status_code=401, description="Invalid consumer key or consumer secret."
             )
-        return OAuthClient(record)
+        return OAuthClient(*found)
 
     # -- entry points for the API layer ---------------------------------------------------
     def token_response(self, request: AgaveOAuth2Request) -> Triple:

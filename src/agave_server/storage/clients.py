@@ -12,10 +12,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from ..models import apis, clients, subscriptions, tokens
+from ..models import apis, clients, subscriptions, tokens, users
 from .apis import _api
 from .database import Database, Prepared, now
-from .records import Api, Client, Subscription
+from .records import Api, Client, Subscription, User
+from .users import user_from_values
 
 
 class DuplicateClient(Exception):
@@ -99,18 +100,26 @@ def get_client(db: Database, user_id: int, name: str) -> Client | None:
 
 
 _CLIENT_FIELDS = tuple(c.name for c in clients.c)
-_BY_KEY = Prepared(
-    select(clients).where(
+_WITH_OWNER = Prepared(
+    select(clients, users)
+    .join(users, users.c.id == clients.c.user_id)
+    .where(
         clients.c.consumer_key == bindparam("key"), clients.c.tenant_id == bindparam("tenant_id")
     )
 )
 
 
-def get_client_by_key(db: Database, tenant_id: int, consumer_key: str) -> Client | None:
-    """On every token request (client authentication): a prepared statement."""
+def get_client_with_owner(
+    db: Database, tenant_id: int, consumer_key: str
+) -> tuple[Client, User] | None:
+    """A client by consumer key, with its owner: every token request's client check (one
+    prepared statement; the client_credentials grant needs the owner too)."""
     with db.driver() as conn:
-        row = _BY_KEY.fetch_one(db, conn, key=consumer_key, tenant_id=tenant_id)
-    return Client(**dict(zip(_CLIENT_FIELDS, row, strict=True))) if row else None
+        row = _WITH_OWNER.fetch_one(db, conn, key=consumer_key, tenant_id=tenant_id)
+    if row is None:
+        return None
+    n = len(_CLIENT_FIELDS)
+    return Client(**dict(zip(_CLIENT_FIELDS, row[:n], strict=True))), user_from_values(row[n:])
 
 
 def _lock_client(conn: Connection, client_id: int) -> bool:
