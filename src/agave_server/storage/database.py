@@ -24,6 +24,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 # would fetch every page again with a system call; memory-mapped, unchanged pages of the
 # database file (users, clients, the upper levels of every index) are read in place.
 SQLITE_MMAP_BYTES = 1 << 30
+# What is left of the WAL file after SQLite starts it over (see storage.batch.Checkpointer).
+SQLITE_WAL_KEEP_BYTES = 64 << 20
 _WRITE = "agave_write"
 
 
@@ -57,6 +59,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+        cursor.execute(f"PRAGMA journal_size_limit = {SQLITE_WAL_KEEP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
