@@ -64,10 +64,14 @@ def _non_negative(params: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+# One encoder for every compact body: ``json.dumps`` with options builds a new one per call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def json_bytes(body: Any, pretty: bool = False) -> bytes:
     if pretty:
         return json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8")
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _COMPACT.encode(body).encode("utf-8")
 
 
 def json_response(

@@ -260,18 +260,16 @@ def now() -> int:
 
 
 class Prepared:
-    """A statement compiled once per dialect and run through the driver directly.
+    """A statement compiled once per dialect and run on a driver connection (``driver()``).
 
-    For the hot paths only: it skips SQLAlchemy's per-execution statement caching work, which
-    costs more than the indexed lookup itself. Parameters are passed by name.
+    For the hot paths only: it skips SQLAlchemy's ``Connection`` and per-execution statement
+    caching work, which cost more than the indexed look-up itself (~55 us against ~10 us).
+    Parameters are passed by name.
     """
 
     def __init__(self, statement: Any) -> None:
         self._statement = statement
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
-
-    def _compile(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
-        return self._compile_for(conn.dialect)
 
     def _compile_for(self, dialect: Any) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
         name = dialect.name
@@ -285,10 +283,6 @@ class Prepared:
     def _args(self, order: tuple[str, ...] | None, fixed: dict[str, Any], params: dict) -> Any:
         values = {**fixed, **params}
         return tuple(values[k] for k in order) if order is not None else values
-
-    def first(self, conn: Connection, **params: Any) -> Any:
-        sql, order, fixed = self._compile(conn)
-        return conn.exec_driver_sql(sql, self._args(order, fixed, params)).first()
 
     def run(self, db: Database, dbapi_conn: Any, **params: Any) -> Any:
         """Execute on a driver connection from ``Database.driver()``; returns its cursor."""
