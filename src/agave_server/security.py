@@ -53,10 +53,6 @@ class _Hashing:
 
 _hashing: _Hashing | None = None
 _hashing_lock = threading.Lock()
-# Each verification takes ARGON2_MEMORY_KIB (64 MiB by default) and a CPU for a while.
-# Unbounded, a burst of Basic requests (valid or not) runs one per worker thread (up to 40):
-# memory balloons (1.1 GB per worker measured) and the threads holding database locks starve
-# until SQLite gives up (503). One verification per usable CPU at a time; the rest wait.
 
 
 class FairSlots:
@@ -90,6 +86,10 @@ class FairSlots:
                 self._free += 1
 
 
+# Each verification takes ARGON2_MEMORY_KIB (64 MiB by default) and a CPU for a while.
+# Unbounded, a burst of Basic requests (valid or not) runs one per worker thread (up to 40):
+# memory balloons (1.1 GB per worker measured) and the threads holding database locks starve
+# until SQLite gives up (503). One verification per usable CPU at a time; the rest wait.
 _VERIFY_SLOTS = FairSlots(_usable_cpus())
 
 

@@ -42,7 +42,7 @@ RETRIES = 2
 RETRY_BACKOFF = 0.25
 
 
-def _skip_httpx_cli() -> None:
+def skip_httpx_cli() -> None:
     """Mark httpx's command line absent before httpx is first imported.
 
     httpx imports it (Rich, Pygments, Click) at import time when those are installed; nothing
@@ -84,7 +84,7 @@ class Transport:
     """One ``httpx.Client`` (one connection pool) with timeouts on, created on first use."""
 
     def __init__(self, *, verify: bool | str = True, timeout: float = 30.0) -> None:
-        _skip_httpx_cli()
+        skip_httpx_cli()
         self.verify = verify
         self.timeout = timeout
         self._client: httpx.Client | None = None

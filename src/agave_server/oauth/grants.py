@@ -15,7 +15,7 @@ from ..services import accounts
 from ..storage import now
 from ..storage import tokens as token_store
 from ..storage import users as user_store
-from ..storage.records import User
+from ..storage.records import Token, User
 from .errors import TooManyAttemptsError
 from .models import OAuthToken
 
@@ -70,13 +70,15 @@ class AdminPasswordGrant(PasswordGrant):
         self.request.user = target
 
 
-def refused_refresh(request, token_digest: str) -> InvalidGrantError:
+def refused_refresh(request, token_digest: str, known: Token | None = None) -> InvalidGrantError:
     """The error for a refresh token that is not live, revoking its family if it was reused.
 
     A refresh token that was already exchanged (and not revoked since) is being replayed:
     either a thief or the legitimate holder has a copy, so every descendant is revoked.
+    ``known`` is the pair when the caller has just read it (else it is read here).
     """
-    known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
+    if known is None:
+        known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
     if known is not None and known.rotated_at is not None and known.revoked_at is None:
         token_store.revoke_family(request.db, known.family_id)
         return InvalidGrantError(
@@ -90,7 +92,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
     """``grant_type=refresh_token`` with rotation: each refresh token works exactly once.
 
     Validation reads the pair; ``save_token`` then retires it and stores the successor in one
-    transaction whose conditional UPDATE decides the winner (``storage.tokens.rotate``), so of
+    transaction whose conditional UPDATE decides the winner (``storage.tokens.store_pair``), so of
     concurrent exchanges of one token exactly one succeeds and the others are refused as reuse.
     """
 
@@ -101,7 +103,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         token_digest = digest(refresh_token)
         known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
         if known is None or known.rotated_at is not None or known.revoked_at is not None:
-            raise refused_refresh(request, token_digest)
+            raise refused_refresh(request, token_digest, known)
         if known.refresh_expires_at is None or known.refresh_expires_at <= now():
             raise InvalidGrantError("The refresh token is invalid, expired or revoked.")
         request.refresh_digest = token_digest

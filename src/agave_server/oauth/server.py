@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidRequestError,
+    OAuth2Error,
     UnsupportedGrantTypeError,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
@@ -86,10 +87,18 @@ class AgaveOAuth2Request(OAuth2Request):
         return {}
 
 
-def _client_gone() -> InvalidClientError:
-    return InvalidClientError(
-        status_code=401, description="This client was deleted while the token was being issued."
-    )
+def _write_refused(request: AgaveOAuth2Request, stored: bool | None) -> OAuth2Error | None:
+    """What a pair's write means for the answer: None when it was stored; a refusal when the
+    refresh token was exchanged by another request first (False) or the client was deleted
+    meanwhile (None: the insert broke its foreign key)."""
+    if stored:
+        return None
+    if stored is None:
+        return InvalidClientError(
+            status_code=401,
+            description="This client was deleted while the token was being issued.",
+        )
+    return refused_refresh(request, request.refresh_digest or "")
 
 
 class AgaveAuthorizationServer(AuthorizationServer):
@@ -163,21 +172,17 @@ class AgaveAuthorizationServer(AuthorizationServer):
             request.pending_write = write
             return
         try:
-            stored = token_store.run_write(self.db, write)
+            stored: bool | None = token_store.run_write(self.db, write)
         except IntegrityError:
-            raise _client_gone() from None
-        if not stored:
-            raise refused_refresh(request, pair.parent_digest or "")
+            stored = None
+        error = _write_refused(request, stored)
+        if error is not None:
+            raise error
 
     def finish_deferred(self, request: AgaveOAuth2Request, answer: Triple, stored: bool | None):
-        """The answer once the deferred write ran: as planned, refused (a refresh token that
-        another request exchanged first), or ``stored=None`` (the client was deleted)."""
-        if stored:
-            return answer
-        error = refused_refresh(request, request.refresh_digest or "") if stored is False else (
-            _client_gone()
-        )
-        return self.handle_error_response(request, error)
+        """The answer once the deferred write ran (``stored`` as ``_write_refused`` reads it)."""
+        error = _write_refused(request, stored)
+        return answer if error is None else self.handle_error_response(request, error)
 
     # -- client authentication ---------------------------------------------------------
     def _authenticate_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient:

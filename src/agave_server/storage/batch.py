@@ -8,11 +8,12 @@ a commit (WAL append) per token. Here the writes a process's event loop collects
 busy are applied together: one ``BEGIN IMMEDIATE`` ... ``COMMIT`` per batch; a job that breaks
 a constraint (say, its client was deleted meanwhile) fails alone.
 
-When the database is locked by another process the batch is retried a moment later with
-``call_later`` instead of sleeping in SQLite, so the loop keeps serving requests (and the
-batch grows) meanwhile. Only used by coroutines on the event loop; other threads write
-through ``Database.driver(write=True)`` as before, and the process's write lock keeps the two
-apart.
+The processes' batchers take turns through an ``flock`` on ``<database>.write.lock``. When
+the database is still locked (a worker thread of this process, or another process's write
+outside a batch) the batch is retried a moment later with ``call_later`` instead of sleeping
+in SQLite, so the loop keeps serving requests (and the batch grows) meanwhile. Only used by
+coroutines on the event loop; other threads write through ``Database.driver(write=True)`` as
+before, and the process's write lock keeps the two apart.
 """
 
 from __future__ import annotations
@@ -28,16 +29,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-
-from .database import Database
+from .database import Database, rollback_quietly
 
 log = logging.getLogger("agave_server")
 
 Job = Callable[[Database, Any], Any]
-# Retry delays while another process holds the write lock: short at first (its transactions
-# take well under a millisecond), never long enough to matter to a token request.
+# Retry delays while the database is locked outside the batchers: short at first (those
+# transactions take well under a millisecond), never long enough to matter to a token request.
 _FIRST_RETRY_S = 0.0002
 _LONGEST_RETRY_S = 0.005
 # Give up (503 for the batch's requests) after as long as SQLite's own busy timeout.
@@ -129,7 +127,10 @@ class WriteBatcher:
         lock dies with its process.
         """
         if self._lock_file is None:
-            self._lock_file = _open_lock_file(self._db)
+            path = self._db.sqlite_path
+            self._lock_file = (
+                os.open(f"{path}.write.lock", os.O_CREAT | os.O_RDWR, 0o600) if path else None
+            )
         if self._lock_file is None:  # no file beside the database (in-memory): poll instead
             yield
             return
@@ -159,9 +160,9 @@ class WriteBatcher:
             conn.execute("COMMIT")
         except sqlite3.Error as err:  # the transaction itself failed: nothing was stored
             log.warning("token writes failed: %s", err)
-            _rollback(conn)
+            rollback_quietly(conn, is_sqlite=True)
             self._drop_connection()
-            outcomes = [(False, _wrapped(err))] * len(batch)
+            outcomes = [(False, self._db.translated(err))] * len(batch)
         for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
             if future.done():  # the request was cancelled (client went away)
                 continue
@@ -176,7 +177,7 @@ class WriteBatcher:
         try:
             return True, job(self._db, conn)
         except sqlite3.IntegrityError as err:  # this job fails alone
-            return False, _wrapped(err)
+            return False, self._db.translated(err)
 
     def _retry(self) -> None:
         """Try again shortly, backing off, without blocking the event loop."""
@@ -200,7 +201,7 @@ class WriteBatcher:
         self._drop_connection()
         for _, future in batch:
             if not future.done():
-                future.set_exception(_wrapped(err))
+                future.set_exception(self._db.translated(err))
 
     def _drop_connection(self) -> None:
         if self._fairy is not None:
@@ -209,32 +210,11 @@ class WriteBatcher:
             self._fairy = None
 
 
-def _open_lock_file(db: Database) -> int | None:
-    """The descriptor of ``<database>.write.lock`` (created owner-only), or None."""
-    path = make_url(db.url).database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return os.open(f"{path}.write.lock", os.O_CREAT | os.O_RDWR, 0o600)
-
-
 def _is_busy(err: sqlite3.OperationalError) -> bool:
     code = getattr(err, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(err) or "busy" in str(err)
-
-
-def _rollback(conn: Any) -> None:
-    try:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass
-
-
-def _wrapped(err: Exception) -> Exception:
-    """A driver error as SQLAlchemy's (the API maps OperationalError to 503, and so on)."""
-    return DBAPIError.instance(None, None, err, sqlite3.Error)
 
 
 class Checkpointer:
@@ -259,8 +239,8 @@ class Checkpointer:
         self._db = db
         self._interval = interval
         self._restart_bytes = restart_bytes
-        path = make_url(db.url).database
-        self._wal_path = f"{path}-wal" if path and path != ":memory:" else None
+        path = db.sqlite_path
+        self._wal_path = f"{path}-wal" if path else None
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="agave-checkpoint", daemon=True)
         self._thread.start()

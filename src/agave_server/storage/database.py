@@ -101,6 +101,14 @@ class Database:
         self._loop_fairy: Any = None
         self._in_snapshot = False
 
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite database file (None on PostgreSQL or for an in-memory database)."""
+        path = make_url(self.url).database if self.is_sqlite else None
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return None
+        return path
+
     def write_lock(self) -> AbstractContextManager[object]:
         """Held for the whole of one write transaction (SQLite); a no-op on PostgreSQL."""
         return self._write_lock if self._write_lock is not None else nullcontext()
@@ -129,7 +137,7 @@ class Database:
         """The driver's own connection, for the hot paths' prepared statements (``Prepared``).
 
         SQLAlchemy's ``Connection`` costs ~45 us per statement around a 5 us indexed lookup
-        (bench/NOTES.md item 8); these few statements skip it. Reads run in autocommit mode;
+        (bench/NOTES.md item 9); these few statements skip it. Reads run in autocommit mode;
         with ``write=True`` the block is one transaction (BEGIN IMMEDIATE and the process's
         write lock on SQLite), committed when it ends and rolled back if it raises. Driver
         errors come out as SQLAlchemy's, so the API maps them as it maps any other (503).
@@ -148,7 +156,7 @@ class Database:
 
         Each read transaction costs shared-memory locking and, when anything was committed
         since the last one (every token request commits), a fresh page cache; a token grant's
-        three reads (throttle, client, owner) pay that once instead of three times. Elsewhere
+        reads (throttle, client with owner, and a refresh's pair) pay that once. Elsewhere
         (other threads, PostgreSQL) a no-op.
         """
         if not self.is_sqlite or self._loop_thread != threading.get_ident() or self._in_snapshot:
@@ -181,7 +189,7 @@ class Database:
             yield dbapi_conn
         except self._dbapi_error as err:
             self._drop_loop_connection(err)
-            raise self._translated(err) from err
+            raise self.translated(err) from err
 
     def _drop_loop_connection(self, err: BaseException | None = None) -> None:
         fairy, self._loop_fairy = self._loop_fairy, None
@@ -200,7 +208,7 @@ class Database:
         except self._dbapi_error as err:
             if self.engine.dialect.is_disconnect(err, dbapi_conn, None):
                 fairy.invalidate(err)
-            raise self._translated(err) from err
+            raise self.translated(err) from err
         finally:
             fairy.close()
 
@@ -226,14 +234,14 @@ class Database:
                 else:
                     dbapi_conn.commit()
             except BaseException:
-                _quietly_rollback(dbapi_conn, self.is_sqlite)
+                rollback_quietly(dbapi_conn, self.is_sqlite)
                 raise
 
     @property
     def _dbapi_error(self) -> type[Exception]:
         return self.engine.dialect.loaded_dbapi.Error
 
-    def _translated(self, err: Exception) -> DBAPIError:
+    def translated(self, err: Exception) -> DBAPIError:
         """A driver error as SQLAlchemy's own (OperationalError, IntegrityError, ...)."""
         return DBAPIError.instance(None, None, err, self._dbapi_error)
 
@@ -242,7 +250,7 @@ class Database:
         self.engine.dispose()
 
 
-def _quietly_rollback(dbapi_conn: Any, is_sqlite: bool) -> None:
+def rollback_quietly(dbapi_conn: Any, is_sqlite: bool) -> None:
     """Undo an unfinished transaction; a broken connection has nothing left to undo."""
     try:
         if is_sqlite:

@@ -25,7 +25,8 @@ from sqlalchemy import (
 
 from ..models import apis, subscriptions, tokens, users
 from .database import Database, Prepared, now
-from .records import BearerGrant, Token, User
+from .records import BearerGrant, Token
+from .users import USER_FIELDS, user_from_values
 
 _TOKEN_COLUMNS = (
     tokens.c.id,
@@ -70,6 +71,8 @@ _INSERT = Prepared(
         }
     )
 )
+
+
 def _live(digest_column, expiry_column) -> tuple:
     """A pair whose token (by digest) still works: this tenant's, unretired, unexpired."""
     return (
@@ -227,7 +230,6 @@ def _bearer_statement():
 
 
 _BEARER = Prepared(_bearer_statement())
-_USER_FIELDS = tuple(c.name for c in users.c)
 
 
 def bearer_grant(db: Database, tenant_id: int, access_digest: str) -> BearerGrant | None:
@@ -236,10 +238,10 @@ def bearer_grant(db: Database, tenant_id: int, access_digest: str) -> BearerGran
         row = _BEARER.fetch_one(db, conn, digest=access_digest, tenant_id=tenant_id, now=now())
     if row is None:
         return None
-    n = len(_USER_FIELDS)
-    values = dict(zip(_USER_FIELDS, row[:n], strict=True))
-    values["is_admin"] = bool(values["is_admin"])
-    return BearerGrant(user=User(**values), client_id=row[n], subscribed=bool(row[n + 1]))
+    n = len(USER_FIELDS)
+    return BearerGrant(
+        user=user_from_values(row[:n]), client_id=row[n], subscribed=bool(row[n + 1])
+    )
 
 
 def purge(db: Database) -> dict[str, int]:

@@ -12,13 +12,13 @@ import sys
 
 import click
 
+from agavepy._transport import skip_httpx_cli
 from agavepy.cli.state import State
 
-# httpx imports its own command line at import time when Rich and Pygments are
-# installed (they are: Rich is ours), which costs more than the rest of httpx.
-# `agave` never uses httpx's command line; marked absent, httpx falls back to its
-# stub and every `agave ... --json` starts without loading Rich or Pygments.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+# httpx imports its own command line (Rich, Pygments) at import time, which costs more
+# than the rest of httpx; `agave` never uses it. Marked absent before anything here can
+# import httpx, so every `agave ... --json` starts without them.
+skip_httpx_cli()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,7 @@ async def token(request: Request) -> Response:
     # Grants without a password check, on SQLite, run on the event loop itself: they are a
     # few indexed reads of microseconds each on a local file, and handing them to a worker
     # thread cost several times that (thread hand-offs, forty threads fighting over the GIL
-    # and the write lock: bench/NOTES.md item 8). Their write joins the process's next group
+    # and the write lock: bench/NOTES.md item 9). Their write joins the process's next group
     # commit. Password grants (argon2, tens of milliseconds) and PostgreSQL (network round
     # trips) stay in the thread pool, where they do not hold up other requests.
     oauth_request.defer_write = True
