@@ -156,7 +156,9 @@ class LoadGen:
     def __init__(self, args):
         self.args = args
         self.connect_host, self.port, self.host_header, self.path = parse_target(args.url)
-        self.method = args.method or ("POST" if (args.form or args.data is not None or args.bodies) else "GET")
+        self.method = args.method or (
+            "POST" if (args.form or args.data is not None or args.bodies) else "GET"
+        )
         extra = []
         if args.basic:
             extra.append("Authorization: Basic " + base64.b64encode(args.basic.encode()).decode())
@@ -190,9 +192,7 @@ class LoadGen:
         self.bodies = None
         if args.bodies:
             with open(args.bodies, "rb") as f:
-                self.bodies = collections.deque(
-                    line.rstrip(b"\r\n") for line in f if line.strip()
-                )
+                self.bodies = collections.deque(line.rstrip(b"\r\n") for line in f if line.strip())
             self.bodies_total = len(self.bodies)
         self.fixed_request = None
         if self.bodies is None:
@@ -213,14 +213,11 @@ class LoadGen:
         if body is None:
             return (self.head + "\r\n").encode("latin-1")
         return (
-            self.head
-            + f"Content-Type: {self.content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+            self.head + f"Content-Type: {self.content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1") + body
 
     async def connect(self):
-        reader, writer = await asyncio.open_connection(
-            self.connect_host, self.port, limit=MAX_HEAD
-        )
+        reader, writer = await asyncio.open_connection(self.connect_host, self.port, limit=MAX_HEAD)
         self.connections += 1
         return Connection(reader, writer)
 
@@ -282,7 +279,9 @@ class LoadGen:
                         async with asyncio.timeout(timeout):
                             status, body = await self.exchange(state, request)
                     else:
-                        status, body = await asyncio.wait_for(self.exchange(state, request), timeout)
+                        status, body = await asyncio.wait_for(
+                            self.exchange(state, request), timeout
+                        )
                 except (asyncio.TimeoutError, TimeoutError):
                     if state[0] is not None:
                         state[0].close()
@@ -343,7 +342,9 @@ class LoadGen:
         await asyncio.gather(*workers)
         end = time.perf_counter()
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        return self.report(start, end, cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
+        return self.report(
+            start, end, cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+        )
 
     def report(self, start, end, cpu):
         lat = sorted(self.latencies)
@@ -408,10 +409,16 @@ def main(argv=None):
     p.add_argument("--content-type", default="application/x-www-form-urlencoded")
     p.add_argument("--concurrency", "-c", type=int, default=16)
     p.add_argument("--duration", "-d", type=float, default=10.0, help="seconds (max 600)")
-    p.add_argument("--warmup", type=float, default=0.0, help="seconds not counted, before --duration")
-    p.add_argument("--requests", "-n", type=int, help="stop after this many requests (incl. warm-up)")
+    p.add_argument(
+        "--warmup", type=float, default=0.0, help="seconds not counted, before --duration"
+    )
+    p.add_argument(
+        "--requests", "-n", type=int, help="stop after this many requests (incl. warm-up)"
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
-    p.add_argument("--save-field", metavar="NAME", help="from each 2xx JSON response, keep this field")
+    p.add_argument(
+        "--save-field", metavar="NAME", help="from each 2xx JSON response, keep this field"
+    )
     p.add_argument("--save-to", metavar="FILE", help="write the kept values here, one per line")
     p.add_argument("--save-format", default="{}", help="line template; {} is the URL-quoted value")
     p.add_argument("--label", default="", help="free text copied into the JSON")
@@ -420,7 +427,9 @@ def main(argv=None):
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         p.error(f"--concurrency must be 1..{MAX_CONCURRENCY}")
     if not 0 < args.duration <= MAX_DURATION_S or not 0 <= args.warmup <= MAX_DURATION_S:
-        p.error(f"--duration must be in (0, {MAX_DURATION_S:g}] and --warmup in [0, {MAX_DURATION_S:g}]")
+        p.error(
+            f"--duration must be in (0, {MAX_DURATION_S:g}] and --warmup in [0, {MAX_DURATION_S:g}]"
+        )
     if args.requests is not None and not 1 <= args.requests <= MAX_REQUESTS:
         p.error(f"--requests must be 1..{MAX_REQUESTS}")
     if args.requests is None:

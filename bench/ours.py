@@ -56,23 +56,38 @@ class OurServer:
         self.process.close()
 
     def add_user(self, username: str, password: str) -> None:
-        self.process.add_user(username, password, tenant=TENANT,
-                              email=f"{username}@example.org", first_name="Bench",
-                              last_name="User")
+        self.process.add_user(
+            username,
+            password,
+            tenant=TENANT,
+            email=f"{username}@example.org",
+            first_name="Bench",
+            last_name="User",
+        )
 
     def create_client(self, username: str, password: str, name: str) -> dict:
-        resp = httpx.post(f"{self.url}/clients/v2", auth=(username, password),
-                          data={"clientName": name, "description": "benchmark client"},
-                          timeout=60)
+        resp = httpx.post(
+            f"{self.url}/clients/v2",
+            auth=(username, password),
+            data={"clientName": name, "description": "benchmark client"},
+            timeout=60,
+        )
         if resp.status_code != 201:
             raise RuntimeError(f"POST /clients/v2 answered {resp.status_code}: {resp.text[:300]}")
         return resp.json()["result"]
 
     def password_grant(self) -> dict:
-        resp = httpx.post(f"{self.url}/token", auth=(self.consumer_key, self.consumer_secret),
-                          data={"grant_type": "password", "username": self.username,
-                                "password": self.password, "scope": "PRODUCTION"},
-                          timeout=60)
+        resp = httpx.post(
+            f"{self.url}/token",
+            auth=(self.consumer_key, self.consumer_secret),
+            data={
+                "grant_type": "password",
+                "username": self.username,
+                "password": self.password,
+                "scope": "PRODUCTION",
+            },
+            timeout=60,
+        )
         if resp.status_code != 200:
             raise RuntimeError(f"password grant answered {resp.status_code}: {resp.text[:300]}")
         return resp.json()

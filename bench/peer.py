@@ -47,7 +47,10 @@ class Peer:
         """Run the peer's ``setup.sh --reset`` (a fresh database each run), read its client."""
         subprocess.run(
             [str(self.dot / "setup.sh"), "--reset"],
-            env=self.env, check=True, capture_output=True, timeout=900,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=900,
         )
         values = {}
         for line in (self.home / "client.env").read_text().splitlines():
@@ -59,7 +62,10 @@ class Peer:
         log = open(self.home / f"server-{self.port}.log", "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [str(self.dot / "start.sh"), str(self.port), str(self.workers)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         wait_http(f"{self.url}/profiles/v2/me", want=401, proc=self.proc, timeout=120)
@@ -73,8 +79,12 @@ class Peer:
         resp = httpx.post(
             f"{self.url}/token",
             auth=(self.client_id, self.client_secret),
-            data={"grant_type": "password", "username": USERNAME, "password": PASSWORD,
-                  "scope": "PRODUCTION"},
+            data={
+                "grant_type": "password",
+                "username": USERNAME,
+                "password": PASSWORD,
+                "scope": "PRODUCTION",
+            },
             timeout=60,
         )
         resp.raise_for_status()
@@ -83,9 +93,18 @@ class Peer:
     def mint_refresh_tokens(self, count: int, out: Path) -> None:
         """Pre-mint ``count`` one-shot refresh-grant bodies with the peer's own script."""
         subprocess.run(
-            [sys.executable, str(self.dot / "mint_refresh_tokens.py"), "--count", str(count),
-             "--out", str(out)],
-            env=self.env, check=True, capture_output=True, timeout=600,
+            [
+                sys.executable,
+                str(self.dot / "mint_refresh_tokens.py"),
+                "--count",
+                str(count),
+                "--out",
+                str(out),
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=600,
         )
 
     def master_pid(self) -> int | None:

@@ -42,9 +42,16 @@ def scenario_load(name: str, srv: OurServer, workdir: Path, list_count: int) -> 
     if name == "client_credentials":
         return Load(token_url, basic=srv.client_basic, form={"grant_type": "client_credentials"})
     if name == "password":
-        return Load(token_url, basic=srv.client_basic,
-                    form={"grant_type": "password", "username": srv.username,
-                          "password": srv.password, "scope": "PRODUCTION"})
+        return Load(
+            token_url,
+            basic=srv.client_basic,
+            form={
+                "grant_type": "password",
+                "username": srv.username,
+                "password": srv.password,
+                "scope": "PRODUCTION",
+            },
+        )
     if name == "refresh_token":
         bodies = workdir / "refresh.txt"
         seed.refresh_bodies(srv, 60_000, bodies)
@@ -90,8 +97,11 @@ def main() -> int:
     p.add_argument("--list-count", type=int, default=10_000)
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--flame", type=Path, help="also keep the collapsed stacks here")
-    p.add_argument("--idle", action="store_true",
-                   help="sample waiting threads too (lock waits); default: CPU only")
+    p.add_argument(
+        "--idle",
+        action="store_true",
+        help="sample waiting threads too (lock waits); default: CPU only",
+    )
     args = p.parse_args()
     if not 0 < args.seconds <= 120:
         p.error("--seconds must be in (0, 120]")
@@ -103,25 +113,47 @@ def main() -> int:
     try:
         srv.start()
         load = scenario_load(args.scenario, srv, workdir, args.list_count)
-        gen.run("warm-up", load, concurrency=args.concurrency, duration=2,
-                requests=None if not load.bodies else 1)
+        gen.run(
+            "warm-up",
+            load,
+            concurrency=args.concurrency,
+            duration=2,
+            requests=None if not load.bodies else 1,
+        )
         pids = [w.pid for w in srv.worker_rss()]
         collapsed = workdir / "profile.txt"
-        record = [pyspy, "record", "--format", "raw", "-o", str(collapsed), "-d",
-                  str(int(args.seconds)), "-r", "200", *(["--idle"] if args.idle else []),
-                  "-p", str(pids[0])]
-        spy = subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+        record = [
+            pyspy,
+            "record",
+            "--format",
+            "raw",
+            "-o",
+            str(collapsed),
+            "-d",
+            str(int(args.seconds)),
+            "-r",
+            "200",
+            *(["--idle"] if args.idle else []),
+            "-p",
+            str(pids[0]),
+        ]
+        spy = subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         result = {}
-        runner = threading.Thread(target=lambda: result.setdefault("r", gen.run(
-            args.scenario, load, concurrency=args.concurrency, duration=args.seconds)))
+        runner = threading.Thread(
+            target=lambda: result.setdefault(
+                "r",
+                gen.run(args.scenario, load, concurrency=args.concurrency, duration=args.seconds),
+            )
+        )
         runner.start()
         _, err = spy.communicate(timeout=args.seconds + 120)
         runner.join(args.seconds + 200)
         r = result.get("r")
         if r:
-            print(f"{args.scenario}: {r.rps:.1f} req/s, p50 {r.p50} ms, p99 {r.p99} ms, "
-                  f"errors {r.errors or 0}")
+            print(
+                f"{args.scenario}: {r.rps:.1f} req/s, p50 {r.p50} ms, p99 {r.p99} ms, "
+                f"errors {r.errors or 0}"
+            )
         if spy.returncode != 0 or not collapsed.exists():
             print(f"py-spy failed ({spy.returncode}): {err.strip()[-800:]}", file=sys.stderr)
             return 1

@@ -63,8 +63,18 @@ def _scenario_rows(results: dict) -> list[str]:
     runs = results["runs"]
     ours, peer, bare = runs.get("ours", {}), runs.get("peer", {}), runs.get("bare", {})
     keys = ["bare_starlette"] if bare else []
-    keys += [k for k in ("health", "client_credentials", "refresh_token", "password", "me",
-                         "client_create") if k in ours or k in peer]
+    keys += [
+        k
+        for k in (
+            "health",
+            "client_credentials",
+            "refresh_token",
+            "password",
+            "me",
+            "client_create",
+        )
+        if k in ours or k in peer
+    ]
     keys += sorted((k for k in ours if k.startswith("list_")), key=lambda k: int(k[5:]))
     rows = [
         "| scenario | ours req/s | ours p50 / p99 / max ms | ours errors | efficiency "
@@ -105,9 +115,11 @@ def _hash_section(results: dict) -> list[str]:
         f"- {h['processes']} processes verifying in parallel: **{h['per_second']:.1f} "
         f"verifications/s**: the ceiling for a password grant and for every "
         f"Basic-authenticated call (client create, clients list).",
-        *(f"- Measured again just before `{key}`: {rate:.1f} verifications/s (the targets "
-          "compare that scenario with this figure)."
-          for key, rate in (results.get("hash_adjacent") or {}).items()),
+        *(
+            f"- Measured again just before `{key}`: {rate:.1f} verifications/s (the targets "
+            "compare that scenario with this figure)."
+            for key, rate in (results.get("hash_adjacent") or {}).items()
+        ),
     ]
 
 
@@ -128,8 +140,10 @@ def _list_section(results: dict) -> list[str]:
     for count in sorted(lat, key=int):
         run = lat[count]
         rest = run["p50"] - single if single and run.get("p50") is not None else None
-        rows.append(f"| {int(count):,} | {run['requests']} | {_num(run['p50'])} "
-                    f"| {_num(run['p99'])} | {_num(run['max'])} | {_errors(run)} | {_num(rest)} |")
+        rows.append(
+            f"| {int(count):,} | {run['requests']} | {_num(run['p50'])} "
+            f"| {_num(run['p99'])} | {_num(run['max'])} | {_errors(run)} | {_num(rest)} |"
+        )
     return rows
 
 
@@ -145,13 +159,16 @@ def _startup_section(results: dict) -> list[str]:
         "| command | median wall ms | overhead ms |",
         "|---|---:|---:|",
     ]
-    for key, title in (("agave", "`agave clients list --json` (ours)"),
-                       ("agavepy095", "script with agavepy 0.9.5 (`Agave(...).clients_list()`)"),
-                       ("curl", "`curl -u USER:PASS .../clients/v2`")):
+    for key, title in (
+        ("agave", "`agave clients list --json` (ours)"),
+        ("agavepy095", "script with agavepy 0.9.5 (`Agave(...).clients_list()`)"),
+        ("curl", "`curl -u USER:PASS .../clients/v2`"),
+    ):
         item = s.get(key)
         if item:
-            rows.append(f"| {title} | {_num(item['median_ms'])} "
-                        f"| {_num(item.get('overhead_ms'))} |")
+            rows.append(
+                f"| {title} | {_num(item['median_ms'])} | {_num(item.get('overhead_ms'))} |"
+            )
         else:
             rows.append(f"| {title} | not run | — |")
     rows.append("")
@@ -159,16 +176,20 @@ def _startup_section(results: dict) -> list[str]:
     imp = s.get("importtime_ms") or {}
     if imp:
         rows.append("")
-        rows.append("`python -X importtime -c \"import agavepy.agave\"` (median of the runs; "
-                    "the total includes the interpreter's own start-up imports):")
+        rows.append(
+            '`python -X importtime -c "import agavepy.agave"` (median of the runs; '
+            "the total includes the interpreter's own start-up imports):"
+        )
         rows.append("")
         for key, title in (("ours", "ours"), ("agavepy095", "agavepy 0.9.5")):
             if key in imp:
                 item = imp[key]
-                rows.append(f"- {title}: **{item['total_ms']:.1f} ms** in all, of which "
-                            f"`agavepy.agave` {item.get('module_ms', 0):.1f} ms; heaviest "
-                            "packages it pulls in: "
-                            + ", ".join(f"`{n}` {ms:.1f} ms" for n, ms in item["top"]))
+                rows.append(
+                    f"- {title}: **{item['total_ms']:.1f} ms** in all, of which "
+                    f"`agavepy.agave` {item.get('module_ms', 0):.1f} ms; heaviest "
+                    "packages it pulls in: "
+                    + ", ".join(f"`{n}` {ms:.1f} ms" for n, ms in item["top"])
+                )
     return rows
 
 

@@ -38,8 +38,17 @@ DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 NOTES = ROOT / "bench" / "NOTES.md"
 PEER_WARMUP_REQUESTS = 8
 STARTUP_CLIENTS = 10  # a typical user: one page, one request for every command
-PHASES = ("bare", "health", "client_credentials", "password", "refresh_token", "me",
-          "client_create", "lists", "startup")
+PHASES = (
+    "bare",
+    "health",
+    "client_credentials",
+    "password",
+    "refresh_token",
+    "me",
+    "client_create",
+    "lists",
+    "startup",
+)
 
 
 @dataclass
@@ -68,8 +77,9 @@ class Settings:
             duration=args.duration or (1.0 if smoke else 20.0),
             warmup=args.warmup if args.warmup is not None else (0.0 if smoke else 3.0),
             workers=args.workers,
-            list_counts=tuple(args.list_counts
-                              or ((100, 1000) if smoke else (100, 10_000, 100_000))),
+            list_counts=tuple(
+                args.list_counts or ((100, 1000) if smoke else (100, 10_000, 100_000))
+            ),
             latency_duration=1.0 if smoke else 5.0,
             hash_seconds=1.0 if smoke else 5.0,
             startup_repeats=1 if smoke else 15,
@@ -91,7 +101,7 @@ class Bench:
                 "workers (ours, peer, bare)": settings.workers,
                 "concurrency": settings.concurrency,
                 "duration per scenario": f"{settings.duration:g} s, after a separate uncounted "
-                                         f"{settings.warmup:g} s warm-up run",
+                f"{settings.warmup:g} s warm-up run",
                 "database (ours)": "PostgreSQL" if _pg() else "SQLite (file, temp dir)",
                 "load generator": str(loadgen),
             },
@@ -117,9 +127,18 @@ class Bench:
             self.note(f"{what}: {type(e).__name__}: {str(e)[:500]}")
             return None
 
-    def load(self, side: str, key: str, load: Load, *, warmup_load: Load | None = None,
-             concurrency: int | None = None, duration: float | None = None,
-             warmup: float | None = None, warmup_requests: int | None = None) -> Result:
+    def load(
+        self,
+        side: str,
+        key: str,
+        load: Load,
+        *,
+        warmup_load: Load | None = None,
+        concurrency: int | None = None,
+        duration: float | None = None,
+        warmup: float | None = None,
+        warmup_requests: int | None = None,
+    ) -> Result:
         """Warm up in a separate, uncounted run; then measure from an idle server.
 
         loadgen's own ``--warmup`` leaves the warm-up's requests in flight at
@@ -134,22 +153,30 @@ class Bench:
         warm = warmup_load or (None if load.bodies else load)
         self.settle()
         if w > 0 and warm is not None:
-            wres = self.gen.run(f"{side}/{key} warm-up", warm, concurrency=c, duration=w,
-                                requests=warmup_requests)
+            wres = self.gen.run(
+                f"{side}/{key} warm-up", warm, concurrency=c, duration=w, requests=warmup_requests
+            )
             if wres.error_count:
-                print(f"[bench] {side}/{key} warm-up errors: {wres.errors} {wres.first_error}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[bench] {side}/{key} warm-up errors: {wres.errors} {wres.first_error}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         load_average = os.getloadavg()[0]
         root = self._root_pid(side)
         cpu0 = tree_cpu_seconds(root) if root else None
-        res = self.gen.run(f"{side}/{key}", load, concurrency=c,
-                           duration=duration or self.s.duration)
+        res = self.gen.run(
+            f"{side}/{key}", load, concurrency=c, duration=duration or self.s.duration
+        )
         res.load_average = load_average
         if cpu0 is not None and res.requests:
             res.server_cpu_ms = (tree_cpu_seconds(root) - cpu0) * 1000 / res.requests
-        print(f"[bench] {side:5} {key:20} {res.rps:10.1f} req/s  p50 {res.p50} p99 {res.p99} "
-              f"max {res.max} ms  errors {res.errors or 0}"
-              + (f" first: {res.first_error[:200]}" if res.first_error else ""), flush=True)
+        print(
+            f"[bench] {side:5} {key:20} {res.rps:10.1f} req/s  p50 {res.p50} p99 {res.p99} "
+            f"max {res.max} ms  errors {res.errors or 0}"
+            + (f" first: {res.first_error[:200]}" if res.first_error else ""),
+            flush=True,
+        )
         return res
 
     def settle(self, limit_s: float = 60.0, idle_cpu_s: float = 0.05) -> None:
@@ -173,8 +200,11 @@ class Bench:
             if used < idle_cpu_s:
                 return
         if roots and time.monotonic() >= deadline:
-            print(f"[bench] servers still busy after {limit_s:.0f} s; starting anyway",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[bench] servers still busy after {limit_s:.0f} s; starting anyway",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _root_pid(self, side: str) -> int | None:
         """The pid at the top of the server measured on ``side`` (for its CPU time)."""
@@ -204,14 +234,18 @@ class Bench:
         """
         assert self.ours is not None
         encoded = self.ours.stored_password_hash()
-        limit = hashlimit.measure(encoded, self.ours.password, processes=self.s.workers,
-                                  seconds=self.s.hash_seconds)
+        limit = hashlimit.measure(
+            encoded, self.ours.password, processes=self.s.workers, seconds=self.s.hash_seconds
+        )
         if before is None:
             self.results["hash"] = asdict(limit)
         else:
             self.results.setdefault("hash_adjacent", {})[before] = limit.per_second
-        print(f"[bench] argon2: {limit.parameters}; {limit.single_ms:.1f} ms; "
-              f"{limit.per_second:.1f}/s with {limit.processes} processes", flush=True)
+        print(
+            f"[bench] argon2: {limit.parameters}; {limit.single_ms:.1f} ms; "
+            f"{limit.per_second:.1f}/s with {limit.processes} processes",
+            flush=True,
+        )
 
     def token_scenarios(self) -> None:
         """The token endpoint and bearer validation, ours then the peer's, interleaved."""
@@ -233,8 +267,12 @@ class Bench:
         o = self.ours
         assert o is not None
         if key == "password":
-            form = {"grant_type": "password", "username": o.username, "password": o.password,
-                    "scope": "PRODUCTION"}
+            form = {
+                "grant_type": "password",
+                "username": o.username,
+                "password": o.password,
+                "scope": "PRODUCTION",
+            }
             self.hash_limit(before=key)
         if key == "me":
             token = o.password_grant()["access_token"]
@@ -264,16 +302,21 @@ class Bench:
         whole = self.workdir / "ours-refresh.txt"
         t0 = time.perf_counter()
         made = seed.refresh_bodies(o, warm_n + main_n, whole)
-        print(f"[bench] minted {made} refresh tokens in {time.perf_counter() - t0:.1f} s",
-              flush=True)
+        print(
+            f"[bench] minted {made} refresh tokens in {time.perf_counter() - t0:.1f} s", flush=True
+        )
         return split_bodies(whole, warm_n)
 
     def _peer_token(self, key: str, form: dict | None) -> None:
         p = self.peer
         assert p is not None
         if key == "password":
-            form = {"grant_type": "password", "username": "bench", "password": "bench-password",
-                    "scope": "PRODUCTION"}
+            form = {
+                "grant_type": "password",
+                "username": "bench",
+                "password": "bench-password",
+                "scope": "PRODUCTION",
+            }
         if key == "me":
             load = Load(f"{p.url}/profiles/v2/me", bearer=p.password_token()["access_token"])
         elif key == "refresh_token":
@@ -282,8 +325,13 @@ class Bench:
             warm_bodies, bodies = split_bodies(whole, 200)
             load = Load(f"{p.url}/token", basic=p.basic, bodies=bodies)
             warm = Load(f"{p.url}/token", basic=p.basic, bodies=warm_bodies)
-            self.record("peer", key, self.load("peer", key, load, warmup_load=warm,
-                                               warmup_requests=PEER_WARMUP_REQUESTS))
+            self.record(
+                "peer",
+                key,
+                self.load(
+                    "peer", key, load, warmup_load=warm, warmup_requests=PEER_WARMUP_REQUESTS
+                ),
+            )
             return
         else:
             load = Load(f"{p.url}/token", basic=p.basic, form=form or {})
@@ -300,15 +348,19 @@ class Bench:
         main_n = int(limit * self.s.duration * 2 + 64)
         tag = secrets.token_hex(3)
         whole = self.workdir / "create-bodies.txt"
-        whole.write_text("".join(
-            f"clientName=bench-{tag}-{i}&description=benchmark+client+{i}\n"
-            for i in range(warm_n + main_n)))
+        whole.write_text(
+            "".join(
+                f"clientName=bench-{tag}-{i}&description=benchmark+client+{i}\n"
+                for i in range(warm_n + main_n)
+            )
+        )
         warm_bodies, bodies = split_bodies(whole, warm_n)
         self.hash_limit(before="client_create")
         load = Load(f"{o.url}/clients/v2", basic=o.user_basic, bodies=bodies)
         warm = Load(f"{o.url}/clients/v2", basic=o.user_basic, bodies=warm_bodies)
-        self.record("ours", "client_create",
-                    self.load("ours", "client_create", load, warmup_load=warm))
+        self.record(
+            "ours", "client_create", self.load("ours", "client_create", load, warmup_load=warm)
+        )
 
     def clients_lists(self) -> None:
         o = self.ours
@@ -318,20 +370,31 @@ class Bench:
             o.add_user(username, password)
             t0 = time.perf_counter()
             seed.clients(o, username, password, count)
-            print(f"[bench] seeded {count:,} clients for {username} in "
-                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+            print(
+                f"[bench] seeded {count:,} clients for {username} in "
+                f"{time.perf_counter() - t0:.1f} s",
+                flush=True,
+            )
             load = Load(f"{o.url}/clients/v2", basic=f"{username}:{password}")
             key = f"list_{count}"
-            single = self.load("ours", f"{key}@c1", load, concurrency=1,
-                               duration=self.s.latency_duration, warmup=0.5)
+            single = self.load(
+                "ours",
+                f"{key}@c1",
+                load,
+                concurrency=1,
+                duration=self.s.latency_duration,
+                warmup=0.5,
+            )
             self.results.setdefault("list_latency", {})[str(count)] = asdict(single)
             # At concurrency 32 each request waits for about 32 / workers others: when that
             # exceeds loadgen's timeout the run would only measure timeouts.
             queue_s = (single.p50 or 0) / 1000 * self.s.concurrency / self.s.workers
             if queue_s > REQUEST_TIMEOUT_S / 2:
-                self.note(f"ours/{key} at concurrency {self.s.concurrency} skipped: one request "
-                          f"takes {single.p50 / 1000:.1f} s alone, so requests would queue for "
-                          f"about {queue_s:.0f} s (timeout {REQUEST_TIMEOUT_S} s)")
+                self.note(
+                    f"ours/{key} at concurrency {self.s.concurrency} skipped: one request "
+                    f"takes {single.p50 / 1000:.1f} s alone, so requests would queue for "
+                    f"about {queue_s:.0f} s (timeout {REQUEST_TIMEOUT_S} s)"
+                )
                 continue
             if count == self.s.list_counts[0]:
                 self.hash_limit(before=key)
@@ -346,8 +409,15 @@ class Bench:
         seed.clients(o, username, password, STARTUP_CLIENTS)
         legacy = self.attempt("agavepy 0.9.5 virtualenv", _legacy_python)
         names = seed.client_names(o, username, password, limit=3)
-        res = startup.measure(o.url, username, password, names, repeats=self.s.startup_repeats,
-                              legacy_python=legacy, workdir=self.workdir)
+        res = startup.measure(
+            o.url,
+            username,
+            password,
+            names,
+            repeats=self.s.startup_repeats,
+            legacy_python=legacy,
+            workdir=self.workdir,
+        )
         res["clients"] = STARTUP_CLIENTS
         for problem in res.pop("problems"):
             self.note(problem)
@@ -386,8 +456,12 @@ class Bench:
             if self.ours is not None:
                 url = f"{self.ours.url}/health"
                 if self.s.wants("health"):
-                    self.attempt("ours/health", lambda: self.record(
-                        "ours", "health", self.load("ours", "health", Load(url))))
+                    self.attempt(
+                        "ours/health",
+                        lambda: self.record(
+                            "ours", "health", self.load("ours", "health", Load(url))
+                        ),
+                    )
                 if any(self.s.wants(x) for x in ("password", "client_create", "lists")):
                     self.attempt("argon2 limit", self.hash_limit)
             self.token_scenarios()
@@ -443,18 +517,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--duration", type=float, help="seconds per scenario (default 20, smoke 1)")
     p.add_argument("--warmup", type=float, help="seconds of warm-up (default 3, smoke none)")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--list-counts", type=lambda s: [int(x) for x in s.split(",")],
-                   help="clients held by the listing users, e.g. 100,10000,100000")
-    p.add_argument("--render", type=Path, metavar="RESULTS.json",
-                   help="only re-render the report from a saved run's JSON")
-    p.add_argument("--keep-workdir", action="store_true",
-                   help="keep the temporary folder (databases, server logs) for a post-mortem")
-    p.add_argument("--only", type=lambda s: s.split(","), metavar="PHASE,...",
-                   help="run only these phases (for profiling): " + ",".join(PHASES))
+    p.add_argument(
+        "--list-counts",
+        type=lambda s: [int(x) for x in s.split(",")],
+        help="clients held by the listing users, e.g. 100,10000,100000",
+    )
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS.json",
+        help="only re-render the report from a saved run's JSON",
+    )
+    p.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the temporary folder (databases, server logs) for a post-mortem",
+    )
+    p.add_argument(
+        "--only",
+        type=lambda s: s.split(","),
+        metavar="PHASE,...",
+        help="run only these phases (for profiling): " + ",".join(PHASES),
+    )
     args = p.parse_args(argv)
     if args.only and not set(args.only) <= set(PHASES):
-        p.error(f"--only: unknown phase(s) {sorted(set(args.only) - set(PHASES))}; "
-                f"choose from {', '.join(PHASES)}")
+        p.error(
+            f"--only: unknown phase(s) {sorted(set(args.only) - set(PHASES))}; "
+            f"choose from {', '.join(PHASES)}"
+        )
     if args.concurrency is not None and not 1 <= args.concurrency <= 1024:
         p.error("--concurrency must be 1..1024")
     if args.duration is not None and not 0 < args.duration <= 600:
@@ -495,8 +585,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = Bench(settings, workdir, loadgen).run(peers_dir)
     except KeyboardInterrupt as e:
-        print(f"[bench] interrupted ({e or 'Ctrl-C'}); every server was stopped, no report "
-              "written", file=sys.stderr, flush=True)
+        print(
+            f"[bench] interrupted ({e or 'Ctrl-C'}); every server was stopped, no report written",
+            file=sys.stderr,
+            flush=True,
+        )
         return 130
     finally:
         if args.keep_workdir:
@@ -505,8 +598,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     report.write(results, args.out, NOTES)
     print(f"[bench] wrote {args.out} and {args.out.with_suffix('.json')}", flush=True)
-    errors = sum(sum(r["errors"].values()) for runs in results["runs"].values()
-                 for r in runs.values())
+    errors = sum(
+        sum(r["errors"].values()) for runs in results["runs"].values() for r in runs.values()
+    )
     return 1 if errors or results["problems"] else 0
 
 

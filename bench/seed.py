@@ -52,10 +52,17 @@ def clients(server, username: str, password: str, count: int) -> None:
         created = now()
         for start in range(0, count, BATCH):
             rows = [
-                {"tenant_id": tenant_id, "user_id": user_id, "name": f"{username}-c{i:06d}",
-                 "description": f"benchmark client {i}", "consumer_key": new_consumer_key(),
-                 "secret_digest": digest(new_secret()), "tier": "Unlimited",
-                 "callback_url": "", "created_at": created}
+                {
+                    "tenant_id": tenant_id,
+                    "user_id": user_id,
+                    "name": f"{username}-c{i:06d}",
+                    "description": f"benchmark client {i}",
+                    "consumer_key": new_consumer_key(),
+                    "secret_digest": digest(new_secret()),
+                    "tier": "Unlimited",
+                    "callback_url": "",
+                    "created_at": created,
+                }
                 for i in range(start, min(count, start + BATCH))
             ]
             with db.write() as conn:
@@ -66,8 +73,11 @@ def clients(server, username: str, password: str, count: int) -> None:
             .where(clients_t.c.user_id == user_id, apis.c.is_default.is_(True))
         )
         with db.write() as conn:
-            conn.execute(insert(subscriptions).from_select(
-                ["client_id", "api_id", "tier", "created_at"], mine))
+            conn.execute(
+                insert(subscriptions).from_select(
+                    ["client_id", "api_id", "tier", "created_at"], mine
+                )
+            )
     finally:
         db.dispose()
 
@@ -86,20 +96,33 @@ def refresh_bodies(server, count: int, out: Path) -> int:
     lines = []
     try:
         with db.read() as conn:
-            template = conn.execute(
-                select(tokens).where(
-                    tokens.c.refresh_digest == digest(template_pair["refresh_token"]))
-            ).one()._mapping
+            template = (
+                conn.execute(
+                    select(tokens).where(
+                        tokens.c.refresh_digest == digest(template_pair["refresh_token"])
+                    )
+                )
+                .one()
+                ._mapping
+            )
         keep = {k: v for k, v in template.items() if k not in ("id", "parent_id")}
         for start in range(0, count, BATCH):
             rows = []
             for _ in range(min(BATCH, count - start)):
                 refresh = new_secret()
-                rows.append({**keep, "access_digest": digest(new_secret()),
-                             "refresh_digest": digest(refresh), "family_id": new_family_id(),
-                             "parent_id": None})
-                lines.append(f"grant_type=refresh_token&refresh_token="
-                             f"{urllib.parse.quote_plus(refresh)}&scope=PRODUCTION\n")
+                rows.append(
+                    {
+                        **keep,
+                        "access_digest": digest(new_secret()),
+                        "refresh_digest": digest(refresh),
+                        "family_id": new_family_id(),
+                        "parent_id": None,
+                    }
+                )
+                lines.append(
+                    f"grant_type=refresh_token&refresh_token="
+                    f"{urllib.parse.quote_plus(refresh)}&scope=PRODUCTION\n"
+                )
             with db.write() as conn:
                 conn.execute(insert(tokens), rows)
     finally:
@@ -110,7 +133,8 @@ def refresh_bodies(server, count: int, out: Path) -> int:
 
 def client_names(server, username: str, password: str, limit: int = 3) -> list[str]:
     """A few of the user's client names, read back over HTTP (the CLI outputs must show them)."""
-    resp = httpx.get(f"{server.url}/clients/v2", auth=(username, password),
-                     params={"limit": limit}, timeout=60)
+    resp = httpx.get(
+        f"{server.url}/clients/v2", auth=(username, password), params={"limit": limit}, timeout=60
+    )
     resp.raise_for_status()
     return [c["name"] for c in resp.json()["result"]][:limit]

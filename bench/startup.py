@@ -30,8 +30,11 @@ ag.clients_list()
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """The user's environment minus what would skew start-up (no bytecode writing ban)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONDONTWRITEBYTECODE", "AGAVE_TENANTS_API_BASEURL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "AGAVE_TENANTS_API_BASEURL")
+    }
     env.update(extra)
     return env
 
@@ -49,13 +52,13 @@ def run_once(cmd: list[str], env: dict[str, str], expect: set[str]) -> float:
         raise RuntimeError(f"{cmd[0]} exited {res.returncode}: {res.stderr.strip()[-500:]}")
     missing = [n for n in expect if n not in res.stdout]
     if missing:
-        raise RuntimeError(f"{' '.join(cmd[:3])}: output lacks {missing[:3]}: "
-                           f"{res.stdout[:300]!r}")
+        raise RuntimeError(f"{' '.join(cmd[:3])}: output lacks {missing[:3]}: {res.stdout[:300]!r}")
     return elapsed
 
 
-def time_interleaved(commands: dict[str, list[str]], env: dict[str, str], repeats: int,
-                     expect: set[str]) -> tuple[dict[str, list[float]], list[str]]:
+def time_interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], repeats: int, expect: set[str]
+) -> tuple[dict[str, list[float]], list[str]]:
     """Wall seconds of ``repeats`` rounds in which every command runs once, in turn.
 
     Interleaved, so a change in the machine's load (or in the server's argon2 speed) during
@@ -90,8 +93,13 @@ def importtime(python: str, module: str = "agavepy.agave", repeats: int = 3) -> 
     """
     runs = []
     for _ in range(repeats + 1):
-        res = subprocess.run([python, "-X", "importtime", "-c", f"import {module}"],
-                             env=_clean_env(), capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [python, "-X", "importtime", "-c", f"import {module}"],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if res.returncode != 0:
             raise RuntimeError(f"import {module} failed: {res.stderr.strip()[-500:]}")
         total, own, packages = 0.0, 0.0, {}
@@ -111,20 +119,32 @@ def importtime(python: str, module: str = "agavepy.agave", repeats: int = 3) -> 
     runs = sorted(runs[1:], key=lambda r: r[0])  # the first run wrote bytecode caches
     total, own, packages = runs[len(runs) // 2]
     heaviest = sorted(packages.items(), key=lambda kv: -kv[1])[:6]
-    return {"total_ms": total, "module_ms": own, "top": heaviest,
-            "runs_ms": [r[0] for r in runs]}
+    return {"total_ms": total, "module_ms": own, "top": heaviest, "runs_ms": [r[0] for r in runs]}
 
 
-def measure(url: str, username: str, password: str, names: list[str], *, repeats: int,
-            legacy_python: Path | None, workdir: Path) -> dict:
+def measure(
+    url: str,
+    username: str,
+    password: str,
+    names: list[str],
+    *,
+    repeats: int,
+    legacy_python: Path | None,
+    workdir: Path,
+) -> dict:
     """Time the three commands; ``names`` are clients the user holds (checked in outputs)."""
     out: dict = {"repeats": repeats, "clients": len(names)}
     expect = set(names[:3])
     agave = str(Path(sys.executable).parent / "agave")
     cache = workdir / "agave-cache"
     cache.mkdir(exist_ok=True)
-    env = _clean_env(AGAVE_CACHE_DIR=str(cache), AGAVE_PASSWORD=password, BENCH_URL=url,
-                     BENCH_USER=username, BENCH_PASSWORD=password)
+    env = _clean_env(
+        AGAVE_CACHE_DIR=str(cache),
+        AGAVE_PASSWORD=password,
+        BENCH_URL=url,
+        BENCH_USER=username,
+        BENCH_PASSWORD=password,
+    )
     commands: dict[str, list[str]] = {
         "curl": ["curl", "-sf", "-u", f"{username}:{password}", f"{url}/clients/v2"],
         "agave": [agave, "clients", "list", "--json", "-u", username, "-H", url],
@@ -137,8 +157,10 @@ def measure(url: str, username: str, password: str, names: list[str], *, repeats
         commands.pop("curl")
     measured, problems = time_interleaved(commands, env, repeats, expect)
     for key, times in measured.items():
-        out[key] = {"median_ms": statistics.median(times) * 1000,
-                    "runs_ms": [t * 1000 for t in times]}
+        out[key] = {
+            "median_ms": statistics.median(times) * 1000,
+            "runs_ms": [t * 1000 for t in times],
+        }
     base = out.get("curl", {}).get("median_ms")
     if base is not None:
         for key in ("agave", "agavepy095"):

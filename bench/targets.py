@@ -59,13 +59,22 @@ def _efficiency_checks(results: dict) -> list[Check]:
         measured = "—" if eff is None else f"{eff:.3f}"
         if cpu is not None:
             measured += f" (by CPU per request: {cpu:.3f})"
-        out.append(Check(f"{title}: efficiency ≥ {floor}", measured,
-                         _verdict(None if eff is None else eff >= floor)))
+        out.append(
+            Check(
+                f"{title}: efficiency ≥ {floor}",
+                measured,
+                _verdict(None if eff is None else eff >= floor),
+            )
+        )
         ours, peer = _rps(results, "ours", key), _rps(results, "peer", key)
         ratio = ours / peer if ours is not None and peer else None
-        out.append(Check(f"{title}: ≥ {times_peer}× the peer",
-                         "—" if ratio is None else f"{ratio:,.1f}×",
-                         _verdict(None if ratio is None else ratio >= times_peer)))
+        out.append(
+            Check(
+                f"{title}: ≥ {times_peer}× the peer",
+                "—" if ratio is None else f"{ratio:,.1f}×",
+                _verdict(None if ratio is None else ratio >= times_peer),
+            )
+        )
     return out
 
 
@@ -78,25 +87,38 @@ def _tail_checks(results: dict) -> list[Check]:
                 if worst is None or ratio > worst[0]:
                     worst = (ratio, key)
     measured = "—" if worst is None else f"worst {worst[0]:.2f}× ({worst[1]})"
-    return [Check("every scenario (ours): p99 ≤ 5× p50", measured,
-                  _verdict(None if worst is None else worst[0] <= 5))]
+    return [
+        Check(
+            "every scenario (ours): p99 ≤ 5× p50",
+            measured,
+            _verdict(None if worst is None else worst[0] <= 5),
+        )
+    ]
 
 
 def _hash_checks(results: dict) -> list[Check]:
     first = (results.get("hash") or {}).get("per_second")
     adjacent = results.get("hash_adjacent") or {}
     out = []
-    lists = sorted((k for k in results["runs"].get("ours", {}) if k.startswith("list_")),
-                   key=lambda k: int(k[5:]))
-    for key, title in (("password", "`password` grant"),
-                       ("client_create", "client create (Basic)"),
-                       *((k, f"clients list, {int(k[5:]):,} clients (Basic)") for k in lists[:1])):
+    lists = sorted(
+        (k for k in results["runs"].get("ours", {}) if k.startswith("list_")),
+        key=lambda k: int(k[5:]),
+    )
+    for key, title in (
+        ("password", "`password` grant"),
+        ("client_create", "client create (Basic)"),
+        *((k, f"clients list, {int(k[5:]):,} clients (Basic)") for k in lists[:1]),
+    ):
         rps = _rps(results, "ours", key)
         limit = adjacent.get(key) or first
         frac = rps / limit if rps is not None and limit else None
-        out.append(Check(f"{title}: ≥ 90% of the argon2 limit",
-                         "—" if frac is None else f"{frac:.0%} ({rps:.1f} of {limit:.1f}/s)",
-                         _verdict(None if frac is None else frac >= 0.9)))
+        out.append(
+            Check(
+                f"{title}: ≥ 90% of the argon2 limit",
+                "—" if frac is None else f"{frac:.0%} ({rps:.1f} of {limit:.1f}/s)",
+                _verdict(None if frac is None else frac >= 0.9),
+            )
+        )
     return out
 
 
@@ -104,20 +126,29 @@ def _list_check(results: dict) -> list[Check]:
     lat = results.get("list_latency") or {}
     counts = sorted(int(k) for k in lat)
     if len(counts) < 2:
-        return [Check("clients list: p50 at the most clients ≤ 1.5× at the fewest", "—",
-                      NOT_MEASURED)]
+        return [
+            Check("clients list: p50 at the most clients ≤ 1.5× at the fewest", "—", NOT_MEASURED)
+        ]
     lo, hi = lat[str(counts[0])]["p50"], lat[str(counts[-1])]["p50"]
     ratio = hi / lo if lo else None
-    return [Check(f"clients list: p50 at {counts[-1]:,} clients ≤ 1.5× at {counts[0]:,}",
-                  "—" if ratio is None else f"{ratio:.2f}× ({hi:.1f} vs {lo:.1f} ms)",
-                  _verdict(None if ratio is None else ratio <= 1.5))]
+    return [
+        Check(
+            f"clients list: p50 at {counts[-1]:,} clients ≤ 1.5× at {counts[0]:,}",
+            "—" if ratio is None else f"{ratio:.2f}× ({hi:.1f} vs {lo:.1f} ms)",
+            _verdict(None if ratio is None else ratio <= 1.5),
+        )
+    ]
 
 
 def _cli_check(results: dict) -> list[Check]:
     ratio = (results.get("startup") or {}).get("overhead_ratio")
-    return [Check("CLI overhead ≤ 0.5× agavepy 0.9.5's",
-                  "—" if ratio is None else f"{ratio:.2f}×",
-                  _verdict(None if ratio is None else ratio <= 0.5))]
+    return [
+        Check(
+            "CLI overhead ≤ 0.5× agavepy 0.9.5's",
+            "—" if ratio is None else f"{ratio:.2f}×",
+            _verdict(None if ratio is None else ratio <= 0.5),
+        )
+    ]
 
 
 def _rss_check(results: dict) -> list[Check]:
@@ -138,8 +169,13 @@ def _error_check(results: dict) -> list[Check]:
             if n:
                 bad.append(f"{side}/{key}: {n}")
     ran = any(results["runs"].values())
-    return [Check("zero errors in every run", "0" if not bad else "; ".join(bad),
-                  _verdict(None if not ran else total == 0))]
+    return [
+        Check(
+            "zero errors in every run",
+            "0" if not bad else "; ".join(bad),
+            _verdict(None if not ran else total == 0),
+        )
+    ]
 
 
 def check_all(results: dict) -> list[Check]:

@@ -109,7 +109,8 @@ def _install_redis_error_handler(app: FastAPI) -> None:
     async def redis_unavailable(request: Request, exc: RedisError) -> Response:
         log.warning("redis error on %s %s: %s", request.method, request.url.path, exc)
         return error_envelope(
-            503, "The rate-limit store (Redis) is unavailable; retry in a moment.",
+            503,
+            "The rate-limit store (Redis) is unavailable; retry in a moment.",
             {"Retry-After": "1"},
         )
 

@@ -111,18 +111,37 @@ class LocalTenant:
         self.log_path = workdir / "server.log"
 
     def admin(self, *args: str, stdin: str | None = None) -> None:
-        res = subprocess.run([*agave_server_cmd(), *args], input=stdin, capture_output=True,
-                             text=True, env=self.env, timeout=120)
+        res = subprocess.run(
+            [*agave_server_cmd(), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+        )
         if res.returncode != 0:
             raise DemoError(f"agave-server {args[0]} failed: {(res.stderr or res.stdout).strip()}")
 
     def provision(self) -> None:
         self.admin("migrate")
-        self.admin("tenants", "add", "sd2e", "--name", "SD2E Tenant",
-                   "--base-url", self.base_url + "/")
-        self.admin("users", "add", self.username, "--tenant", "sd2e", "--password-stdin",
-                   "--email", f"{self.username}@example.org", "--first-name", "Demo",
-                   "--last-name", "User", stdin=self.password + "\n")
+        self.admin(
+            "tenants", "add", "sd2e", "--name", "SD2E Tenant", "--base-url", self.base_url + "/"
+        )
+        self.admin(
+            "users",
+            "add",
+            self.username,
+            "--tenant",
+            "sd2e",
+            "--password-stdin",
+            "--email",
+            f"{self.username}@example.org",
+            "--first-name",
+            "Demo",
+            "--last-name",
+            "User",
+            stdin=self.password + "\n",
+        )
 
     def start(self, timeout: float = 30.0) -> None:
         import httpx
@@ -130,7 +149,10 @@ class LocalTenant:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [*agave_server_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -205,8 +227,13 @@ class Repl:
         self.password = password
         self.screen = Screen()
         self.child = pexpect.spawn(
-            sys.executable, ["-q"], env=env, encoding="utf-8", codec_errors="replace",
-            timeout=STEP_TIMEOUT, dimensions=(50, 200),
+            sys.executable,
+            ["-q"],
+            env=env,
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=STEP_TIMEOUT,
+            dimensions=(50, 200),
         )
         self._wait_for_prompt("starting Python")
         self.child.logfile_read = self.screen
@@ -253,21 +280,32 @@ def make_seed_clients(tenant: LocalTenant, names: list[tuple[str, str]], cache: 
     """Create the clients the seed assumes exist, as another program of the user's would."""
     from agavepy.agave import Agave
 
-    with Agave(api_server=tenant.base_url, tenant_id="sd2e", username=tenant.username,
-               password=tenant.password, cache_dir=cache, prompt=False) as other:
+    with Agave(
+        api_server=tenant.base_url,
+        tenant_id="sd2e",
+        username=tenant.username,
+        password=tenant.password,
+        cache_dir=cache,
+        prompt=False,
+    ) as other:
         for name, description in names:
             other.clients.create(name, description)
 
 
 def repl_env(tenant: LocalTenant, cache_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONSTARTUP", "AGAVE_USERNAME", "AGAVE_PASSWORD")}
-    env.update({
-        "AGAVE_TENANTS_API_BASEURL": tenant.tenants_url,
-        "AGAVE_CACHE_DIR": str(cache_dir),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "TERM": "dumb",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONSTARTUP", "AGAVE_USERNAME", "AGAVE_PASSWORD")
+    }
+    env.update(
+        {
+            "AGAVE_TENANTS_API_BASEURL": tenant.tenants_url,
+            "AGAVE_CACHE_DIR": str(cache_dir),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "TERM": "dumb",
+        }
+    )
     return env
 
 
@@ -278,19 +316,23 @@ def run(workdir: Path) -> None:
     try:
         tenant.start()
         print(f"tenant sd2e at {tenant.base_url}/ (tenants list: {tenant.tenants_url})")
-        print(f"user {tenant.username!r} with a throwaway password; "
-              f"sessions saved under {workdir / 'agave-cache'}")
+        print(
+            f"user {tenant.username!r} with a throwaway password; "
+            f"sessions saved under {workdir / 'agave-cache'}"
+        )
         repl = Repl(repl_env(tenant, workdir / "agave-cache"), tenant.username, tenant.password)
         try:
-            repl.screen.heading("The seed's session (shared/seed/oauth-clients.txt), "
-                                "typed into Python")
+            repl.screen.heading(
+                "The seed's session (shared/seed/oauth-clients.txt), typed into Python"
+            )
             for line in SEED_SESSION:
                 if line in SEED_PRECONDITIONS:
                     names = SEED_PRECONDITIONS[line]
                     make_seed_clients(tenant, names, workdir / "other-program")
                     repl.screen.heading(
                         "Meanwhile another program created clients "
-                        + ", ".join(repr(n) for n, _ in names) + " for the same user"
+                        + ", ".join(repr(n) for n, _ in names)
+                        + " for the same user"
                     )
                 repl.type(line)
             repl.screen.heading("Beyond the seed: a token, a refresh, and the profile it unlocks")

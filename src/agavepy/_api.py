@@ -66,8 +66,10 @@ class TenantsAPI:
         try:
             response = self._ag.transport.request("GET", url)
         except NetworkError as exc:
-            exc.hint = ("start agave-server there, or give the tenants list's URL "
-                        "(tenants_url=... or AGAVE_TENANTS_API_BASEURL)")
+            exc.hint = (
+                "start agave-server there, or give the tenants list's URL "
+                "(tenants_url=... or AGAVE_TENANTS_API_BASEURL)"
+            )
             raise
         result = envelope_result(response, f"listing tenants at {url}")
         return TenantList(Tenant.from_json(t) for t in (result or []) if isinstance(t, dict))
@@ -76,8 +78,11 @@ class TenantsAPI:
         url = (tenants_url or self._ag.resolved_tenants_url()).rstrip("/") + "/" + code
         response = self._ag.transport.request("GET", url)
         if response.status_code == 404:
-            raise NotFoundError(f"no tenant {code!r} at {url}", status=404,
-                                hint="list the tenants with list_tenants()")
+            raise NotFoundError(
+                f"no tenant {code!r} at {url}",
+                status=404,
+                hint="list the tenants with list_tenants()",
+            )
         result = envelope_result(response, f"getting tenant {code!r}")
         if isinstance(result, list):  # a server that answers /tenants/{code} with a list
             result = next((t for t in result if t.get("code") == code), None)
@@ -146,8 +151,9 @@ class ClientsAPI:
                 return clients
 
     def get(self, name: str, *, auth: Credentials | None = None) -> Client:
-        result = self._call("GET", self._url(check_client_name(name)),
-                            f"getting client {name!r}", auth)
+        result = self._call(
+            "GET", self._url(check_client_name(name)), f"getting client {name!r}", auth
+        )
         return Client.from_json(result or {})
 
     def delete(self, name: str, *, auth: Credentials | None = None) -> None:
@@ -162,8 +168,10 @@ class ClientsAPI:
         offset = 0
         while True:
             params = {"limit": PAGE, "offset": offset}
-            page = self._call("GET", url, f"listing subscriptions of {name!r}", auth,
-                              params=params) or []
+            page = (
+                self._call("GET", url, f"listing subscriptions of {name!r}", auth, params=params)
+                or []
+            )
             subs.extend(Subscription.from_json(s) for s in page if isinstance(s, dict))
             offset += len(page)
             if len(page) < PAGE:
@@ -180,8 +188,11 @@ class ClientsAPI:
         auth: Credentials | None = None,
     ) -> SubscriptionList:
         """Subscribe to one API (``api_name="*"``: all); returns what was added."""
-        data = {"apiName": check_api_name(api_name), "apiVersion": api_version or "",
-                "apiProvider": api_provider or ""}
+        data = {
+            "apiName": check_api_name(api_name),
+            "apiVersion": api_version or "",
+            "apiProvider": api_provider or "",
+        }
         if tier:
             data["tier"] = check_tier(tier)
         url = self._url(check_client_name(name), "subscriptions")
@@ -206,8 +217,7 @@ class ClientsAPI:
         if api_provider:
             params["apiProvider"] = api_provider
         url = self._url(check_client_name(name), "subscriptions")
-        self._call("DELETE", url, f"unsubscribing {name!r} from {api_name!r}", auth,
-                   params=params)
+        self._call("DELETE", url, f"unsubscribing {name!r} from {api_name!r}", auth, params=params)
 
 
 class TokensAPI:

@@ -38,8 +38,9 @@ def _token_request(
         raise _token_error(response, data["grant_type"], action)
     body = json_body(response)
     if not isinstance(body, dict) or not body.get("access_token"):
-        raise AgaveError(f"{action} failed: the token endpoint sent no access token",
-                         status=response.status_code)
+        raise AgaveError(
+            f"{action} failed: the token endpoint sent no access token", status=response.status_code
+        )
     return TokenPair.from_json(body, created_at=int(time.time()))
 
 
@@ -51,28 +52,39 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
     if code == "invalid_client" or status == 401:
         return AuthenticationError(
             f"{action} failed: the client's key and secret were refused",
-            status=status, response=response, server_message=said,
+            status=status,
+            response=response,
+            server_message=said,
             hint="the client may have been deleted; create one with clients_create()",
         )
     if code == "invalid_grant" and grant_type == "refresh_token":
         return TokenExpiredError(
             f"{action} failed: the refresh token is no longer valid",
-            status=status, response=response, server_message=said,
+            status=status,
+            response=response,
+            server_message=said,
         )
     if code == "invalid_grant":
         return AuthenticationError(
             f"{action} failed: wrong username or password",
-            status=status, response=response, server_message=said,
+            status=status,
+            response=response,
+            server_message=said,
         )
     if code in ("invalid_request", "unsupported_grant_type", "invalid_scope"):
-        return BadRequestError(f"{action} failed", status=status, response=response,
-                               server_message=said)
+        return BadRequestError(
+            f"{action} failed", status=status, response=response, server_message=said
+        )
     return error_from_response(response, action)
 
 
 def password_grant(
-    transport: Transport, base_url: str, api_key: str, api_secret: str,
-    username: str, password: str,
+    transport: Transport,
+    base_url: str,
+    api_key: str,
+    api_secret: str,
+    username: str,
+    password: str,
 ) -> TokenPair:
     """A new token pair for ``username`` (grant_type=password)."""
     data = {"grant_type": "password", "username": username, "password": password, "scope": SCOPE}
@@ -89,9 +101,7 @@ def refresh_grant(
     return _token_request(transport, base_url, api_key, api_secret, data, "refreshing the token")
 
 
-def revoke(
-    transport: Transport, base_url: str, api_key: str, api_secret: str, token: str
-) -> None:
+def revoke(transport: Transport, base_url: str, api_key: str, api_secret: str, token: str) -> None:
     """Revoke an access or refresh token (RFC 7009: unknown tokens are not an error)."""
     response = transport.request(
         "POST", endpoint(base_url, "revoke"), data={"token": token}, auth=(api_key, api_secret)

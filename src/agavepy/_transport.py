@@ -197,12 +197,17 @@ def error_from_response(
     message = f"{action} failed"
     if status == 429:
         return RateLimitedError(
-            message, retry_after=_retry_after(response), status=status, response=response,
+            message,
+            retry_after=_retry_after(response),
+            status=status,
+            response=response,
             server_message=said,
         )
     cls = error_class_for_status(status)
-    if cls is PermissionDeniedError and isinstance(body, dict) and (
-        str((body.get("fault") or {}).get("code")) == "900908"
+    if (
+        cls is PermissionDeniedError
+        and isinstance(body, dict)
+        and (str((body.get("fault") or {}).get("code")) == "900908")
     ):
         hint = hint or "subscribe the client to this API with clients_subscribe()"
     return cls(message, status=status, response=response, hint=hint, server_message=said)
@@ -216,7 +221,8 @@ def envelope_result(response: httpx.Response, action: str) -> Any:
     if not isinstance(body, dict) or "result" not in body:
         raise AgaveError(
             f"{action} failed: the server's answer is not an Agave response",
-            status=response.status_code, response=response,
+            status=response.status_code,
+            response=response,
             hint=f"check that {_where(response.request.url)} is an Agave tenant",
         )
     return body["result"]

@@ -237,19 +237,21 @@ class Agave:
     def session(self) -> dict[str, Any]:
         """This session in the ``current`` file's format (never with the password)."""
         out = dict(self._extra)
-        out.update({
-            "tenantid": self.tenant_id or "",
-            "baseurl": self.api_server or "",
-            "devurl": self._extra.get("devurl", ""),
-            "apikey": self.api_key or "",
-            "apisecret": self.api_secret or "",
-            "username": self.username or "",
-            "access_token": self.token or "",
-            "refresh_token": self.refresh_token or "",
-            "created_at": "" if self.created_at is None else str(self.created_at),
-            "expires_in": "" if self.expires_in is None else str(self.expires_in),
-            "expires_at": self.expires_at or "",
-        })
+        out.update(
+            {
+                "tenantid": self.tenant_id or "",
+                "baseurl": self.api_server or "",
+                "devurl": self._extra.get("devurl", ""),
+                "apikey": self.api_key or "",
+                "apisecret": self.api_secret or "",
+                "username": self.username or "",
+                "access_token": self.token or "",
+                "refresh_token": self.refresh_token or "",
+                "created_at": "" if self.created_at is None else str(self.created_at),
+                "expires_in": "" if self.expires_in is None else str(self.expires_in),
+                "expires_at": self.expires_at or "",
+            }
+        )
         return out
 
     def apply_session(self, session: dict[str, Any], client_name: str | None) -> None:
@@ -336,8 +338,7 @@ class Agave:
     ) -> Agave:
         """An Agave object for a saved session (the active one unless named)."""
         ag = cls(cache_dir=cache_dir, **kwargs)
-        ag.load_configs(cache_dir, tenant_id=tenant_id, username=username,
-                        client_name=client_name)
+        ag.load_configs(cache_dir, tenant_id=tenant_id, username=username, client_name=client_name)
         return ag
 
     def load_configs(
@@ -353,7 +354,8 @@ class Agave:
         store = self.store
         if tenant_id or username or client_name:
             refs = [
-                r for r in store.sessions()
+                r
+                for r in store.sessions()
                 if (not tenant_id or r.tenant == tenant_id)
                 and (not username or r.username == username)
                 and (not client_name or r.client_name == client_name)
@@ -437,7 +439,10 @@ class Agave:
             self.store.forget(self.tenant_id or "", self.username or "", name)
 
     def clients_subscribe(
-        self, api: str, version: str = "v2", provider: str = "admin",
+        self,
+        api: str,
+        version: str = "v2",
+        provider: str = "admin",
         client_name: str | None = None,
     ) -> None:
         """Subscribe a client (this session's when no name) to an API (``"*"``: all)."""
@@ -446,7 +451,10 @@ class Agave:
         self.clients.subscribe(name, api, version, provider, auth=self.credentials())
 
     def clients_unsubscribe(
-        self, api: str, version: str | None = None, provider: str | None = None,
+        self,
+        api: str,
+        version: str | None = None,
+        provider: str | None = None,
         client_name: str | None = None,
     ) -> None:
         """Remove a client's subscriptions to an API (``"*"``: all)."""

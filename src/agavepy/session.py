@@ -305,8 +305,10 @@ class SessionStore:
             on_disk = self.load_current()
             current_entry = config["current"].get(client_name)
             # agavepy 0.9.5 expects exactly one entry in "current": clear it, keep it.
-            if isinstance(current_entry, dict) and current_entry.get("tenantid") == tenant and (
-                current_entry.get("username") == username
+            if (
+                isinstance(current_entry, dict)
+                and current_entry.get("tenantid") == tenant
+                and (current_entry.get("username") == username)
             ):
                 gone = gone or dict(current_entry)
                 _clear_credentials(current_entry)

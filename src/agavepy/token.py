@@ -45,12 +45,14 @@ class Token:
         self.api_key = api_key
         self.api_secret = api_secret
         if pair is None and access_token:
-            pair = TokenPair.from_json({
-                "access_token": access_token,
-                "refresh_token": refresh_token or "",
-                "expires_in": expires_in,
-                "created_at": created_at,
-            })
+            pair = TokenPair.from_json(
+                {
+                    "access_token": access_token,
+                    "refresh_token": refresh_token or "",
+                    "expires_in": expires_in,
+                    "created_at": created_at,
+                }
+            )
         self.pair = pair
         self.on_change = on_change
         self._transport = Transport(verify=verify, timeout=timeout)
@@ -72,7 +74,10 @@ class Token:
     def refresh(self) -> TokenPair:
         """Trade the refresh token for a new pair."""
         pair = _oauth.refresh_grant(
-            self._transport, self.api_server, self.api_key, self.api_secret,
+            self._transport,
+            self.api_server,
+            self.api_key,
+            self.api_secret,
             self._require().refresh_token,
         )
         return self._set(pair)

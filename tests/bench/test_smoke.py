@@ -27,8 +27,9 @@ def smoke(tmp_path_factory: pytest.TempPathFactory):
     before = committed.read_bytes() if committed.exists() else None
     out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
     cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          cwd=ROOT) as child:
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    ) as child:
         try:
             stdout, stderr = child.communicate(timeout=840)
         except BaseException:
@@ -51,8 +52,16 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
     results = json.loads(out.with_suffix(".json").read_text())
     assert results["problems"] == []
     ours = results["runs"]["ours"]
-    expected = {"health", "client_credentials", "refresh_token", "password", "me",
-                "client_create", "list_100", "list_1000"}
+    expected = {
+        "health",
+        "client_credentials",
+        "refresh_token",
+        "password",
+        "me",
+        "client_create",
+        "list_100",
+        "list_1000",
+    }
     assert expected <= set(ours)
     assert results["runs"]["bare"]["health"]["requests"] > 0
     for key, run in {**ours, **results["runs"]["bare"]}.items():
@@ -64,9 +73,15 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
 def test_report_holds_the_required_sections(smoke) -> None:
     _, out, _ = smoke
     text = out.read_text()
-    for heading in ("## Machine and settings", "## Scenarios", "## Targets",
-                    "## Password hashing", "## Clients list", "## CLI start-up",
-                    "## Server memory"):
+    for heading in (
+        "## Machine and settings",
+        "## Scenarios",
+        "## Targets",
+        "## Password hashing",
+        "## Clients list",
+        "## CLI start-up",
+        "## Server memory",
+    ):
         assert heading in text
     for field in ("- date:", "- commit:", "- nproc:", "- CPU:", "- memory:", "- Python:"):
         assert field in text

@@ -47,11 +47,13 @@ class Agave:
         self.server = server
         self.cache_dir = cache_dir
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AGAVE_")}
-        self.env.update({
-            "AGAVE_CACHE_DIR": str(cache_dir),
-            "AGAVE_TENANTS_API_BASEURL": server.tenants_url,
-            "COLUMNS": "200",
-        })
+        self.env.update(
+            {
+                "AGAVE_CACHE_DIR": str(cache_dir),
+                "AGAVE_TENANTS_API_BASEURL": server.tenants_url,
+                "COLUMNS": "200",
+            }
+        )
 
     def __call__(
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None
@@ -88,8 +90,12 @@ class Agave:
         import pexpect
 
         return pexpect.spawn(
-            AGAVE, list(args), env={**self.env, **kw.pop("env", {})}, encoding="utf-8",
-            timeout=60, **kw,
+            AGAVE,
+            list(args),
+            env={**self.env, **kw.pop("env", {})},
+            encoding="utf-8",
+            timeout=60,
+            **kw,
         )
 
 

@@ -11,13 +11,26 @@ from agavepy import __version__
 
 COMMANDS = [
     (),
-    ("tenants",), ("tenants", "list"), ("tenants", "init"),
-    ("clients",), ("clients", "create"), ("clients", "list"), ("clients", "show"),
-    ("clients", "delete"), ("clients", "subscribe"), ("clients", "unsubscribe"),
+    ("tenants",),
+    ("tenants", "list"),
+    ("tenants", "init"),
+    ("clients",),
+    ("clients", "create"),
+    ("clients", "list"),
+    ("clients", "show"),
+    ("clients", "delete"),
+    ("clients", "subscribe"),
+    ("clients", "unsubscribe"),
     ("clients", "subscriptions"),
-    ("tokens",), ("tokens", "create"), ("tokens", "refresh"), ("tokens", "revoke"),
+    ("tokens",),
+    ("tokens", "create"),
+    ("tokens", "refresh"),
+    ("tokens", "revoke"),
     ("tokens", "show"),
-    ("whoami",), ("sessions",), ("sessions", "list"), ("sessions", "switch"),
+    ("whoami",),
+    ("sessions",),
+    ("sessions", "list"),
+    ("sessions", "switch"),
     ("completion",),
 ]
 
@@ -43,11 +56,13 @@ def test_completion_scripts(agave, shell):
 
 
 def test_completion_completes_verbs_and_subcommands(agave):
-    res = agave.ok(env={"_AGAVE_COMPLETE": "bash_complete", "COMP_WORDS": "agave cl",
-                        "COMP_CWORD": "1"})
+    res = agave.ok(
+        env={"_AGAVE_COMPLETE": "bash_complete", "COMP_WORDS": "agave cl", "COMP_CWORD": "1"}
+    )
     assert "clients" in res.out
-    res = agave.ok(env={"_AGAVE_COMPLETE": "bash_complete", "COMP_WORDS": "agave tokens re",
-                        "COMP_CWORD": "2"})
+    res = agave.ok(
+        env={"_AGAVE_COMPLETE": "bash_complete", "COMP_WORDS": "agave tokens re", "COMP_CWORD": "2"}
+    )
     assert "refresh" in res.out and "revoke" in res.out
 
 
@@ -94,9 +109,16 @@ def test_importing_the_cli_stays_light():
 def test_help_does_not_import_httpx_or_rich(agave):
     """``agave --help`` lists every verb without loading the heavy modules."""
     res = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c",
-         "import sys; from agavepy.cli import main; sys.argv=['agave','--help']; main()"],
-        capture_output=True, text=True, env=agave.env,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import sys; from agavepy.cli import main; sys.argv=['agave','--help']; main()",
+        ],
+        capture_output=True,
+        text=True,
+        env=agave.env,
     )
     imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines()}
     assert "httpx" not in imported and "rich" not in imported
@@ -106,11 +128,18 @@ def test_json_commands_do_not_load_rich_or_pygments(logged_in):
     """``--json`` output needs neither Rich nor (through httpx's own CLI) Pygments."""
     agave, user, _client = logged_in
     res = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c",
-         "import sys; from agavepy.cli import main; "
-         "sys.argv=['agave','clients','list','--json','-u',sys.argv[1]]; sys.exit(main())",
-         user.username],
-        capture_output=True, text=True, env={**agave.env, "AGAVE_PASSWORD": user.password},
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import sys; from agavepy.cli import main; "
+            "sys.argv=['agave','clients','list','--json','-u',sys.argv[1]]; sys.exit(main())",
+            user.username,
+        ],
+        capture_output=True,
+        text=True,
+        env={**agave.env, "AGAVE_PASSWORD": user.password},
     )
     assert res.returncode == 0, res.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines()}

@@ -7,8 +7,17 @@ import pytest
 from tests.conftest import unique_name
 
 DEFAULT_APIS = {
-    "Apps", "Files", "Jobs", "Meta", "Monitors", "Notifications", "Postits", "Profiles",
-    "Systems", "Transforms", "PublicKeys",
+    "Apps",
+    "Files",
+    "Jobs",
+    "Meta",
+    "Monitors",
+    "Notifications",
+    "Postits",
+    "Profiles",
+    "Systems",
+    "Transforms",
+    "PublicKeys",
 }
 
 
@@ -68,8 +77,12 @@ def test_list_plain_and_options_before_the_verb(with_tenant, user):
 
 
 def test_password_from_environment(with_tenant, user):
-    res = with_tenant("clients", "list", "--json",
-                      env={"AGAVE_USERNAME": user.username, "AGAVE_PASSWORD": user.password})
+    res = with_tenant(
+        "clients",
+        "list",
+        "--json",
+        env={"AGAVE_USERNAME": user.username, "AGAVE_PASSWORD": user.password},
+    )
     assert res.code == 0, str(res)
     assert res.json() == []
 
@@ -92,8 +105,10 @@ def test_subscriptions_subscribe_unsubscribe(with_tenant, user):
     subs = agave.as_user(user, "clients", "subscriptions", "--json")
     assert subs.code == 0, str(subs)
     assert {s["apiName"] for s in subs.json()} == DEFAULT_APIS
-    assert all(set(s) >= {"apiName", "apiVersion", "apiProvider", "apiContext", "tier"}
-               for s in subs.json())
+    assert all(
+        set(s) >= {"apiName", "apiVersion", "apiProvider", "apiContext", "tier"}
+        for s in subs.json()
+    )
 
     res = agave.as_user(user, "clients", "unsubscribe", "Jobs", "--json")
     assert res.code == 0, str(res)
@@ -158,8 +173,9 @@ def test_invalid_client_name_is_refused_before_sending(with_tenant, user):
 
 
 def test_wrong_password_one_line_no_password_echo(with_tenant, user):
-    res = with_tenant("clients", "list", "-u", user.username, "--password-stdin",
-                      input="wrong-password-xyz\n")
+    res = with_tenant(
+        "clients", "list", "-u", user.username, "--password-stdin", input="wrong-password-xyz\n"
+    )
     assert res.code == 1
     assert "401" in res.err and "wrong-password-xyz" not in res.err + res.out
     assert len(res.err.strip().splitlines()) == 1

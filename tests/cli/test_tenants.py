@@ -21,10 +21,18 @@ def test_list_plain_table_in_a_pipe(agave):
 
 
 def test_list_tenants_url_option_beats_environment(agave, server):
-    res = agave("tenants", "list", "--json", env={"AGAVE_TENANTS_API_BASEURL": "http://127.0.0.1:9/t"})
+    res = agave(
+        "tenants", "list", "--json", env={"AGAVE_TENANTS_API_BASEURL": "http://127.0.0.1:9/t"}
+    )
     assert res.code == 1  # nothing listens on port 9
-    res = agave.ok("tenants", "list", "--json", "--tenants-url", server.tenants_url,
-                   env={"AGAVE_TENANTS_API_BASEURL": "http://127.0.0.1:9/t"})
+    res = agave.ok(
+        "tenants",
+        "list",
+        "--json",
+        "--tenants-url",
+        server.tenants_url,
+        env={"AGAVE_TENANTS_API_BASEURL": "http://127.0.0.1:9/t"},
+    )
     assert any(t["code"] == "sd2e" for t in res.json())
 
 

@@ -149,9 +149,16 @@ def test_refresh_token_lookup_and_claim_use_refresh_digest_index(db: Database):
 
     def rotate() -> None:
         successor = token_store.NewPair(
-            tenant_id=1, client_id=1, user_id=1, grant_type="refresh_token", scope="default",
-            access_digest=_digest("a-new", 78), refresh_digest=_digest("r-new", 78),
-            access_lifetime=3600, refresh_lifetime=86400, family_id="f78",
+            tenant_id=1,
+            client_id=1,
+            user_id=1,
+            grant_type="refresh_token",
+            scope="default",
+            access_digest=_digest("a-new", 78),
+            refresh_digest=_digest("r-new", 78),
+            access_lifetime=3600,
+            refresh_lifetime=86400,
+            family_id="f78",
             parent_digest=_digest("r", 78),
         )
         token_store.run_write(db, token_store.store_pair(successor))

@@ -25,8 +25,14 @@ def make_agave(server: ServerProcess, cache_dir: Path) -> Iterator[Callable[...,
     def _make(user: User, srv: ServerProcess | None = None, **kw) -> Agave:
         srv = srv or server
         kw.setdefault("cache_dir", cache_dir)
-        ag = Agave(api_server=srv.base_url, tenant_id=user.tenant, username=user.username,
-                   password=user.password, prompt=False, **kw)
+        ag = Agave(
+            api_server=srv.base_url,
+            tenant_id=user.tenant,
+            username=user.username,
+            password=user.password,
+            prompt=False,
+            **kw,
+        )
         made.append(ag)
         return ag
 

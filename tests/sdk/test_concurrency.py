@@ -33,8 +33,9 @@ def test_eight_processes_refresh_the_same_session(make_agave, user, cache_dir: P
 
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_refresh, args=(str(cache_dir), start, results))
-             for _ in range(WORKERS)]
+    procs = [
+        ctx.Process(target=_refresh, args=(str(cache_dir), start, results)) for _ in range(WORKERS)
+    ]
     for p in procs:
         p.start()
     start.set()

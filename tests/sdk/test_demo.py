@@ -14,8 +14,14 @@ from tests.sdk.seed import seed_steps
 @pytest.mark.slow
 def test_demo_replays_the_seed_and_cleans_up():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGAVE_")}
-    res = subprocess.run([sys.executable, "-m", "agave_server.demo"], capture_output=True,
-                         text=True, env=env, timeout=300, stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [sys.executable, "-m", "agave_server.demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr
     out = res.stdout.replace("\r", "")
     for step in seed_steps():

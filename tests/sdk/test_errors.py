@@ -9,10 +9,17 @@ from agavepy import errors
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, errors.BadRequestError), (401, errors.AuthenticationError),
-     (403, errors.PermissionDeniedError), (404, errors.NotFoundError),
-     (409, errors.ConflictError), (413, errors.BadRequestError),
-     (422, errors.BadRequestError), (500, errors.ServerError), (503, errors.ServerError)],
+    [
+        (400, errors.BadRequestError),
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDeniedError),
+        (404, errors.NotFoundError),
+        (409, errors.ConflictError),
+        (413, errors.BadRequestError),
+        (422, errors.BadRequestError),
+        (500, errors.ServerError),
+        (503, errors.ServerError),
+    ],
 )
 def test_status_maps_to_class(status, cls):
     assert errors.error_class_for_status(status) is cls
@@ -20,8 +27,9 @@ def test_status_maps_to_class(status, cls):
 
 
 def test_str_is_one_line_with_server_message_status_and_hint():
-    err = errors.NotFoundError("deleting client 'x' failed", status=404,
-                               server_message="No client\nnamed x")
+    err = errors.NotFoundError(
+        "deleting client 'x' failed", status=404, server_message="No client\nnamed x"
+    )
     text = str(err)
     assert "\n" not in text
     assert text.startswith("deleting client 'x' failed: No client named x (HTTP 404); ")

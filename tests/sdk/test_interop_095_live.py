@@ -24,9 +24,15 @@ from tests.conftest import User
 def run_095(python: Path, code: str, home: Path, stdin: str = "") -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGAVE_")}
     env["HOME"] = str(home)
-    res = subprocess.run([str(python), "-c", textwrap.dedent(code)], input=stdin,
-                         capture_output=True, text=True, env=env, timeout=120,
-                         start_new_session=True)
+    res = subprocess.run(
+        [str(python), "-c", textwrap.dedent(code)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        start_new_session=True,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     return res.stdout
 
@@ -38,14 +44,19 @@ def test_sessions_pass_between_agavepy095_and_us(agavepy095, make_server, tmp_pa
     srv.add_user(user.username, user.password)
     cache = tmp_path / "agave"
 
-    run_095(agavepy095, f"""
+    run_095(
+        agavepy095,
+        f"""
         from agavepy.agave import Agave
         ag = Agave(api_server={srv.base_url!r}, username={user.username!r})
         ag.tenant_id = "sd2e"
         ag.clients_create("old095", "made by agavepy 0.9.5")
         ag.get_access_token()
         ag.save_configs({str(cache)!r})
-    """, tmp_path, stdin=f"{user.password}\n{user.password}\n")
+    """,
+        tmp_path,
+        stdin=f"{user.password}\n{user.password}\n",
+    )
 
     ours = Agave.restore(cache_dir=cache, prompt=False)
     assert (ours.client_name, ours.username, ours.tenant_id) == ("old095", "interop", "sd2e")
@@ -54,7 +65,9 @@ def test_sessions_pass_between_agavepy095_and_us(agavepy095, make_server, tmp_pa
     assert ours.profile().username == "interop"
     ours.close()
 
-    out = run_095(agavepy095, f"""
+    out = run_095(
+        agavepy095,
+        f"""
         from agavepy.agave import Agave
         ag = Agave(api_server="http://unused")
         ag.load_configs({str(cache)!r})
@@ -63,7 +76,9 @@ def test_sessions_pass_between_agavepy095_and_us(agavepy095, make_server, tmp_pa
         assert ag.token != old
         ag.save_configs({str(cache)!r})
         print(ag.token)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.splitlines() == ["Refreshing token...", out.splitlines()[-1]]
 
     again = Agave.restore(cache_dir=cache, prompt=False)

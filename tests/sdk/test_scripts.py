@@ -11,11 +11,18 @@ from tests.sdk.conftest import scan_for
 
 
 def run_script(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("AGAVE_USERNAME", "AGAVE_PASSWORD")}
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in ("AGAVE_USERNAME", "AGAVE_PASSWORD")
+    }
     full_env.update(env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 SCRIPT = """
@@ -32,38 +39,53 @@ SCRIPT = """
 
 
 def test_missing_username_names_it(server, tmp_path):
-    res = run_script(SCRIPT, {"AGAVE_TENANTS_API_BASEURL": server.tenants_url,
-                              "AGAVE_CACHE_DIR": str(tmp_path)})
+    res = run_script(
+        SCRIPT, {"AGAVE_TENANTS_API_BASEURL": server.tenants_url, "AGAVE_CACHE_DIR": str(tmp_path)}
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("MissingValueError | no API username given")
     assert "username=" in res.stdout and "AGAVE_USERNAME" in res.stdout
 
 
 def test_missing_password_names_it(server, user, tmp_path):
-    res = run_script(SCRIPT, {"AGAVE_TENANTS_API_BASEURL": server.tenants_url,
-                              "AGAVE_CACHE_DIR": str(tmp_path),
-                              "AGAVE_USERNAME": user.username})
+    res = run_script(
+        SCRIPT,
+        {
+            "AGAVE_TENANTS_API_BASEURL": server.tenants_url,
+            "AGAVE_CACHE_DIR": str(tmp_path),
+            "AGAVE_USERNAME": user.username,
+        },
+    )
     assert res.stdout.startswith("MissingValueError | no API password given"), res.stderr
     assert "AGAVE_PASSWORD" in res.stdout
 
 
 def test_environment_supplies_everything(server, user, tmp_path):
-    res = run_script(SCRIPT, {"AGAVE_TENANTS_API_BASEURL": server.tenants_url,
-                              "AGAVE_CACHE_DIR": str(tmp_path),
-                              "AGAVE_USERNAME": user.username, "AGAVE_PASSWORD": user.password})
+    res = run_script(
+        SCRIPT,
+        {
+            "AGAVE_TENANTS_API_BASEURL": server.tenants_url,
+            "AGAVE_CACHE_DIR": str(tmp_path),
+            "AGAVE_USERNAME": user.username,
+            "AGAVE_PASSWORD": user.password,
+        },
+    )
     assert res.stdout.strip() == f"OK {user.username} scripted", res.stderr
     assert scan_for(tmp_path, user.password) == []
 
 
 def test_tenant_without_terminal_names_it(server, tmp_path):
-    res = run_script("""
+    res = run_script(
+        """
         from agavepy.agave import Agave
         from agavepy.errors import AgaveError
         try:
             Agave().init()
         except AgaveError as err:
             print(type(err).__name__, "|", err)
-    """, {"AGAVE_TENANTS_API_BASEURL": server.tenants_url, "AGAVE_CACHE_DIR": str(tmp_path)})
+    """,
+        {"AGAVE_TENANTS_API_BASEURL": server.tenants_url, "AGAVE_CACHE_DIR": str(tmp_path)},
+    )
     assert res.stdout.startswith("MissingValueError | no tenant given"), res.stderr
     assert "tenant_id=" in res.stdout
 
@@ -89,11 +111,12 @@ def test_init_resolves_either_way(server, monkeypatch):
 
 
 def test_import_is_light():
-    code = ("import sys, agavepy.agave; print(sorted(m for m in sys.modules if m.split('.')[0] "
-            "in {'rich', 'click', 'agave_server', 'httpx', 'filelock'} "
-            "or m.startswith('agavepy.cli')))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
+    code = (
+        "import sys, agavepy.agave; print(sorted(m for m in sys.modules if m.split('.')[0] "
+        "in {'rich', 'click', 'agave_server', 'httpx', 'filelock'} "
+        "or m.startswith('agavepy.cli')))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.stdout.strip() == "[]", res.stderr
 
 

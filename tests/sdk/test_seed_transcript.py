@@ -30,8 +30,9 @@ class Repl:
     """Types lines into ``python -q`` and answers the SDK's prompts."""
 
     def __init__(self, env: dict[str, str], username: str, password: str) -> None:
-        self.child = pexpect.spawn(sys.executable, ["-q"], env=env, encoding="utf-8",
-                                   timeout=60, dimensions=(50, 200))
+        self.child = pexpect.spawn(
+            sys.executable, ["-q"], env=env, encoding="utf-8", timeout=60, dimensions=(50, 200)
+        )
         self.username, self.password = username, password
         self.child.expect_exact(PROMPT)
 
@@ -58,10 +59,18 @@ class Repl:
 
 
 def repl_env(server, cache_dir) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("AGAVE_USERNAME", "AGAVE_PASSWORD", "PYTHONSTARTUP")}
-    env.update({"AGAVE_TENANTS_API_BASEURL": server.tenants_url,
-                "AGAVE_CACHE_DIR": str(cache_dir), "TERM": "dumb"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AGAVE_USERNAME", "AGAVE_PASSWORD", "PYTHONSTARTUP")
+    }
+    env.update(
+        {
+            "AGAVE_TENANTS_API_BASEURL": server.tenants_url,
+            "AGAVE_CACHE_DIR": str(cache_dir),
+            "TERM": "dumb",
+        }
+    )
     return env
 
 
@@ -87,9 +96,14 @@ def test_seed_session_screen_matches_the_seed(server, user, tmp_path):
             if step.our_command.startswith("ag.clients_delete("):
                 # The seed deletes and subscribes clients it never created: another
                 # program of the user's creates them first (and lists show only ours).
-                with Agave(api_server=server.base_url, tenant_id="sd2e",
-                           username=user.username, password=user.password,
-                           cache_dir=tmp_path / "other", prompt=False) as other:
+                with Agave(
+                    api_server=server.base_url,
+                    tenant_id="sd2e",
+                    username=user.username,
+                    password=user.password,
+                    cache_dir=tmp_path / "other",
+                    prompt=False,
+                ) as other:
                     other.clients.create("some-client-name", "to delete")
                     other.clients.create("client", "to subscribe")
             screen = repl.type(step.our_command)
@@ -100,8 +114,7 @@ def test_seed_session_screen_matches_the_seed(server, user, tmp_path):
                 assert len(shown) == len(expected) == 1
                 assert KEY_SECRET.match(shown[0]) and KEY_SECRET.match(expected[0])
             elif step.our_command == "ag.clients_list()":
-                assert shown[:2] == expected[:2] == [f"{USERNAME}{SEED_USER}",
-                                                     PASSWORD.rstrip()]
+                assert shown[:2] == expected[:2] == [f"{USERNAME}{SEED_USER}", PASSWORD.rstrip()]
                 assert_client_rows_like_seed(shown[2:], expected[2:])
                 assert shown[3].split()[0] == "my_super_cool_client"
             elif step.our_command.startswith("ag.clients_subscribe("):
@@ -123,7 +136,8 @@ def test_init_without_tenant_prints_the_table_and_asks(server, tmp_path):
     repl = Repl(repl_env(server, tmp_path / "agave"), "unused", "unused")
     try:
         assert repl.type("from agavepy.agave import Agave; ag = Agave()") == [
-            "from agavepy.agave import Agave; ag = Agave()"]
+            "from agavepy.agave import Agave; ag = Agave()"
+        ]
         repl.child.sendline("ag.init()")
         repl.child.expect_exact("Please specify the ID for the tenant you wish to interact with: ")
         table = [ln.rstrip() for ln in repl.child.before.replace("\r", "").split("\n")]

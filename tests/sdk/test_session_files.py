@@ -27,9 +27,16 @@ NOW = int(time.time())
 
 def session(**over) -> dict:
     base = {
-        "tenantid": "sd2e", "baseurl": "http://127.0.0.1:9", "devurl": "", "apikey": "KEY1",
-        "apisecret": "SECRET1", "username": "alice", "access_token": "AT1",
-        "refresh_token": "RT1", "created_at": str(NOW), "expires_in": "14400",
+        "tenantid": "sd2e",
+        "baseurl": "http://127.0.0.1:9",
+        "devurl": "",
+        "apikey": "KEY1",
+        "apisecret": "SECRET1",
+        "username": "alice",
+        "access_token": "AT1",
+        "refresh_token": "RT1",
+        "created_at": str(NOW),
+        "expires_in": "14400",
         "expires_at": "Sat Nov 28 08:00:00 UTC 2026",
     }
     base.update(over)
@@ -61,11 +68,15 @@ def test_save_writes_both_files_as_the_wire_describes(tmp_path):
 
 def test_numbers_become_strings_and_unknown_keys_survive(tmp_path):
     (tmp_path / "current").write_text(json.dumps({**session(), "verify": True, "theirs": "x"}))
-    (tmp_path / "config.json").write_text(json.dumps({
-        "current": {"cl1": {**session(), "verify": True}},
-        "sessions": {"sd2e": {"alice": {"cl1": {**session(), "verify": True}}}},
-        "extra_top": {"kept": 1},
-    }))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "current": {"cl1": {**session(), "verify": True}},
+                "sessions": {"sd2e": {"alice": {"cl1": {**session(), "verify": True}}}},
+                "extra_top": {"kept": 1},
+            }
+        )
+    )
     ag = Agave.restore(cache_dir=tmp_path)
     assert ag.client_name == "cl1" and ag.api_key == "KEY1"
     ag.set_pair(TokenPair("AT2", "RT2", expires_in=3600, created_at=NOW + 5))
@@ -114,7 +125,9 @@ def test_sessions_and_switch(tmp_path):
     store.save(session(apikey="KEY2", username="bob"), "cl2")
     refs = store.sessions()
     assert [(r.username, r.client_name, r.current) for r in refs] == [
-        ("alice", "cl1", False), ("bob", "cl2", True)]
+        ("alice", "cl1", False),
+        ("bob", "cl2", True),
+    ]
     ag = Agave(cache_dir=tmp_path)
     ag.switch("sd2e", "alice", "cl1")
     assert ag.api_key == "KEY1" and read(tmp_path / "current")["apikey"] == "KEY1"
@@ -179,10 +192,16 @@ def test_concurrent_writers_never_leave_a_broken_file(tmp_path):
 
 # -- agavepy 0.9.5 -----------------------------------------------------------------
 
+
 def run_095(python: Path, code: str, cache_dir: Path) -> str:
     env = {**os.environ, "HOME": str(cache_dir.parent), "AGAVE_CACHE_DIR": str(cache_dir)}
-    res = subprocess.run([str(python), "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, env=env, timeout=120)
+    res = subprocess.run(
+        [str(python), "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout
 
@@ -216,20 +235,34 @@ def test_agavepy095_writes_we_restore(agavepy095, tmp_path):
     assert (ag.client_name, ag.tenant_id, ag.api_server) == ("cl095", "sd2e", "http://127.0.0.1:9")
     assert (ag.api_key, ag.api_secret, ag.username) == ("K095", "S095", "alice")
     assert (ag.token, ag.refresh_token, ag.expires_in, ag.created_at) == (
-        "AT095", "RT095", 14400, NOW)
+        "AT095",
+        "RT095",
+        14400,
+        NOW,
+    )
 
 
 def test_we_write_agavepy095_reads_and_writes_back(agavepy095, tmp_path):
     cache = tmp_path / "agave"
-    ag = Agave(api_server="http://127.0.0.1:9", tenant_id="sd2e", username="alice",
-               api_key="KOURS", api_secret="SOURS", client_name="ours", cache_dir=cache)
+    ag = Agave(
+        api_server="http://127.0.0.1:9",
+        tenant_id="sd2e",
+        username="alice",
+        api_key="KOURS",
+        api_secret="SOURS",
+        client_name="ours",
+        cache_dir=cache,
+    )
     ag.set_pair(TokenPair("ATOURS", "RTOURS", expires_in=14400, created_at=NOW))
     ag.save_configs()
     seen = json.loads(run_095(agavepy095, READ_095.format(cache=str(cache)), cache))
     assert seen["client_name"] == "ours"
     assert (seen["api_key"], seen["api_secret"], seen["token"]) == ("KOURS", "SOURS", "ATOURS")
     assert (seen["refresh_token"], int(seen["created_at"]), int(seen["expires_in"])) == (
-        "RTOURS", NOW, 14400)
+        "RTOURS",
+        NOW,
+        14400,
+    )
     # 0.9.5 then saves its own session: ours must still be there, and readable by us.
     run_095(agavepy095, WRITE_095.format(now=NOW, cache=str(cache)), cache)
     config = read(cache / "config.json")

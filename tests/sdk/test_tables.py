@@ -31,11 +31,10 @@ def test_clients_table_matches_the_seed():
 
 
 def test_subscriptions_table_matches_the_seed():
-    expected = [line for line in step("ag.clients_subscribtions()").output
-                if not line.startswith("API ")]
-    subs = SubscriptionList(
-        Subscription(*line.split()) for line in expected
-    )
+    expected = [
+        line for line in step("ag.clients_subscribtions()").output if not line.startswith("API ")
+    ]
+    subs = SubscriptionList(Subscription(*line.split()) for line in expected)
     assert repr(subs).splitlines() == expected
     assert [s.api_name for s in subs][-1] == "PublicKeys"
 

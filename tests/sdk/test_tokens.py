@@ -21,8 +21,13 @@ def short_server(make_server, seconds: int):
 
 def user_on(srv, name="shorty") -> User:
     user = User(name, "pw-" + name + "-secret")
-    srv.add_user(user.username, user.password, email=f"{name}@example.org",
-                 first_name="Short", last_name="Lived")
+    srv.add_user(
+        user.username,
+        user.password,
+        email=f"{name}@example.org",
+        first_name="Short",
+        last_name="Lived",
+    )
     return user
 
 
@@ -37,7 +42,10 @@ def test_get_access_token_and_profile(make_agave, user, cache_dir, capsys):
     profile = ag.profile()
     assert isinstance(profile, Profile)
     assert (profile.username, profile.email, profile.first_name) == (
-        user.username, "someone@example.org", "Some")
+        user.username,
+        "someone@example.org",
+        "Some",
+    )
     current = json.loads((cache_dir / "current").read_text())
     assert current["access_token"] == ag.token and current["refresh_token"] == ag.refresh_token
     ag.refresh_tokens()  # fresh: nothing to do
@@ -47,8 +55,14 @@ def test_get_access_token_and_profile(make_agave, user, cache_dir, capsys):
 def test_refresh_tokens_within_60s_of_expiry_rotates(make_server, tmp_path, capsys):
     srv = short_server(make_server, 30)  # a fresh token is already within 60 s of expiry
     user = user_on(srv)
-    ag = Agave(api_server=srv.base_url, tenant_id="sd2e", username=user.username,
-               password=user.password, cache_dir=tmp_path / "c", prompt=False)
+    ag = Agave(
+        api_server=srv.base_url,
+        tenant_id="sd2e",
+        username=user.username,
+        password=user.password,
+        cache_dir=tmp_path / "c",
+        prompt=False,
+    )
     ag.clients_create("short1", "")
     ag.get_access_token()
     old_access, old_refresh = ag.token, ag.refresh_token
@@ -57,8 +71,15 @@ def test_refresh_tokens_within_60s_of_expiry_rotates(make_server, tmp_path, caps
     assert ag.token != old_access and ag.refresh_token != old_refresh
     assert ag.profile().username == user.username
     # The retired refresh token no longer works.
-    stale = Token(srv.base_url, ag.api_key, ag.api_secret, access_token=old_access,
-                  refresh_token=old_refresh, expires_in=30, created_at=int(time.time()))
+    stale = Token(
+        srv.base_url,
+        ag.api_key,
+        ag.api_secret,
+        access_token=old_access,
+        refresh_token=old_refresh,
+        expires_in=30,
+        created_at=int(time.time()),
+    )
     with pytest.raises(TokenExpiredError, match="refresh token is no longer valid"):
         stale.refresh()
 
@@ -66,8 +87,14 @@ def test_refresh_tokens_within_60s_of_expiry_rotates(make_server, tmp_path, caps
 def test_bearer_flow_refreshes_an_expired_token_before_sending(make_server, tmp_path):
     srv = short_server(make_server, 2)
     user = user_on(srv)
-    ag = Agave(api_server=srv.base_url, tenant_id="sd2e", username=user.username,
-               password=user.password, cache_dir=tmp_path / "c", prompt=False)
+    ag = Agave(
+        api_server=srv.base_url,
+        tenant_id="sd2e",
+        username=user.username,
+        password=user.password,
+        cache_dir=tmp_path / "c",
+        prompt=False,
+    )
     ag.clients_create("exp1", "")
     ag.get_access_token()
     first = ag.token
@@ -82,8 +109,14 @@ def test_bearer_flow_refreshes_an_expired_token_before_sending(make_server, tmp_
 def test_bearer_flow_refreshes_once_on_401_and_retries(make_server, tmp_path):
     srv = short_server(make_server, 2)
     user = user_on(srv)
-    ag = Agave(api_server=srv.base_url, tenant_id="sd2e", username=user.username,
-               password=user.password, cache_dir=tmp_path / "c", prompt=False)
+    ag = Agave(
+        api_server=srv.base_url,
+        tenant_id="sd2e",
+        username=user.username,
+        password=user.password,
+        cache_dir=tmp_path / "c",
+        prompt=False,
+    )
     ag.clients_create("r401", "")
     ag.get_access_token()
     stale = ag.token
@@ -114,8 +147,9 @@ def test_standalone_token(make_agave, user, server):
     ag = make_agave(user)
     client = ag.clients.create("standalone", "")
     seen = []
-    token = Token(server.base_url + "/", client.consumer_key, client.consumer_secret,
-                  on_change=seen.append)
+    token = Token(
+        server.base_url + "/", client.consumer_key, client.consumer_secret, on_change=seen.append
+    )
     assert token.is_expired() and token.expires_at is None
     pair = token.create(user.username, user.password)
     assert not token.is_expired() and seen == [pair]

@@ -15,8 +15,19 @@ from agavepy.models import Client, Subscription
 from tests.sdk.conftest import scan_for
 from tests.support.server import free_port
 
-CATALOGUE = ["Apps", "Files", "Jobs", "Meta", "Monitors", "Notifications", "Postits",
-             "Profiles", "Systems", "Transforms", "PublicKeys"]
+CATALOGUE = [
+    "Apps",
+    "Files",
+    "Jobs",
+    "Meta",
+    "Monitors",
+    "Notifications",
+    "Postits",
+    "Profiles",
+    "Systems",
+    "Transforms",
+    "PublicKeys",
+]
 
 
 def test_create_list_get_delete(make_agave, user, capsys):
@@ -32,7 +43,8 @@ def test_create_list_get_delete(make_agave, user, capsys):
     assert ag.clients.get("typed1").consumer_key == created.consumer_key
     assert len(ag.clients.list(limit=1)) == 1
     assert [c.name for c in ag.clients.list(limit=1, offset=1)] != [
-        c.name for c in ag.clients.list(limit=1)]
+        c.name for c in ag.clients.list(limit=1)
+    ]
     ag.clients.delete("typed1")
     with pytest.raises(NotFoundError) as err:
         ag.clients.get("typed1")
@@ -94,8 +106,14 @@ def test_tenants(make_agave, user, server):
 def test_unreachable_server_is_network_error(make_agave, user, server):
     from agavepy.agave import Agave
 
-    ag = Agave(api_server=f"http://127.0.0.1:{free_port()}", tenant_id="sd2e",
-               username="u", password="p", prompt=False, timeout=5)
+    ag = Agave(
+        api_server=f"http://127.0.0.1:{free_port()}",
+        tenant_id="sd2e",
+        username="u",
+        password="p",
+        prompt=False,
+        timeout=5,
+    )
     with pytest.raises(NetworkError, match="cannot reach") as err:
         ag.clients.list()
     assert "p" not in str(err.value).split("cannot reach")[0]
@@ -117,8 +135,14 @@ def test_throttled_logins_are_rate_limited_with_retry_after(make_server, tmp_pat
 
     srv = make_server(env={"AGAVE_SERVER_LOGIN_MAX_FAILURES": "2"})
     srv.add_user("throttled", "pw-right-one")
-    ag = Agave(api_server=srv.base_url, tenant_id="sd2e", username="throttled",
-               password="pw-wrong-one", prompt=False, cache_dir=tmp_path / "c")
+    ag = Agave(
+        api_server=srv.base_url,
+        tenant_id="sd2e",
+        username="throttled",
+        password="pw-wrong-one",
+        prompt=False,
+        cache_dir=tmp_path / "c",
+    )
     raised = []
     for _ in range(4):
         try:
@@ -166,4 +190,5 @@ def test_list_pages_without_an_extra_request_for_a_full_last_page(make_agave, us
     assert sent == ["limit=4&offset=0", "limit=2&offset=3"]
     sent.clear()
     assert [c.name for c in ag.clients.list(limit=6, offset=1)] == [
-        c.name for c in ag.clients.list()][1:7]
+        c.name for c in ag.clients.list()
+    ][1:7]

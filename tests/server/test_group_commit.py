@@ -30,9 +30,7 @@ async def _together(base_url: str, requests: list[dict]) -> list[httpx.Response]
 def test_concurrent_client_credentials_each_get_a_working_token(http, server, user):
     client = create_client(http, user)
     form = {"grant_type": "client_credentials"}
-    answers = asyncio.run(
-        _together(server.base_url, [{"data": form, "auth": client.auth}] * 40)
-    )
+    answers = asyncio.run(_together(server.base_url, [{"data": form, "auth": client.auth}] * 40))
     assert [r.status_code for r in answers] == [200] * 40, [r.text for r in answers]
     tokens = [r.json()["access_token"] for r in answers]
     assert len(set(tokens)) == 40

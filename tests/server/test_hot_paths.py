@@ -33,8 +33,11 @@ def test_token_errors_are_oauth_bodies(http: httpx.Client) -> None:
     r = http.post("/token", data={"grant_type": "password"})
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
-    r = http.post("/token", content=b"x" * 70000,
-                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = http.post(
+        "/token",
+        content=b"x" * 70000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
 
 

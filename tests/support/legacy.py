@@ -22,16 +22,27 @@ def agavepy095_python() -> Path:
     CACHE.mkdir(exist_ok=True)
     py = AGAVEPY095_VENV / "bin" / "python"
     with FileLock(str(CACHE / "agavepy-0.9.5.lock")):
-        ok = py.exists() and subprocess.run(
-            [str(py), "-c", "import agavepy.agave"], capture_output=True
-        ).returncode == 0
+        ok = (
+            py.exists()
+            and subprocess.run(
+                [str(py), "-c", "import agavepy.agave"], capture_output=True
+            ).returncode
+            == 0
+        )
         if not ok:
             subprocess.run(
                 [sys.executable, "-m", "venv", "--clear", str(AGAVEPY095_VENV)], check=True
             )
             subprocess.run(
-                [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                 "agavepy==0.9.5"],
+                [
+                    str(py),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "agavepy==0.9.5",
+                ],
                 check=True,
             )
     return py

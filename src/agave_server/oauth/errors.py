@@ -8,7 +8,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
 # RFC 6749 section 5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E, and
 # Authlib raises ValueError (a 500) for anything else, e.g. a quoted junk header in a message.
-_NOT_DESCRIPTION = re.compile(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]')
+_NOT_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
 
 
 def description_text(text: str) -> str:

@@ -55,9 +55,7 @@ def create(db: Database, tenant: Tenant, owner: User, params: Mapping[str, str])
     return NewClient(client, secret)
 
 
-def list_for(
-    db: Database, owner: User, limit: int | None = None, offset: int = 0
-) -> list[Client]:
+def list_for(db: Database, owner: User, limit: int | None = None, offset: int = 0) -> list[Client]:
     return store.list_clients(db, owner.id, limit, offset)
 
 

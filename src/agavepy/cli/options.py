@@ -41,26 +41,40 @@ def _option(*decls: str, field: str, **kw: Any) -> Callable[[F], F]:
 
 _GLOBAL_OPTIONS: tuple[Callable[[F], F], ...] = (
     _option(
-        "-u", "--username", field="username", metavar="NAME",
+        "-u",
+        "--username",
+        field="username",
+        metavar="NAME",
         help="Tenant username (default: $AGAVE_USERNAME, then the session's user).",
     ),
     _option(
-        "-p", "--password", field="password", metavar="PASSWORD",
+        "-p",
+        "--password",
+        field="password",
+        metavar="PASSWORD",
         help="Password (discouraged: visible to other users; prefer the prompt, "
         "--password-stdin or $AGAVE_PASSWORD).",
     ),
     _option(
-        "--password-stdin", field="password_stdin", is_flag=True,
+        "--password-stdin",
+        field="password_stdin",
+        is_flag=True,
         help="Read the password from the first line of standard input.",
     ),
     _option(
-        "-H", "--base-url", field="base_url", metavar="URL",
+        "-H",
+        "--base-url",
+        field="base_url",
+        metavar="URL",
         help="Tenant base URL, instead of the session's (e.g. https://api.example.org/).",
     ),
     _option("--json", field="json", is_flag=True, help="Print one JSON document (for scripts)."),
     _option("-q", "--quiet", field="quiet", is_flag=True, help="Print only errors."),
     _option(
-        "-v", "--verbose", field="verbose", is_flag=True,
+        "-v",
+        "--verbose",
+        field="verbose",
+        is_flag=True,
         help="Log each HTTP request to standard error.",
     ),
     _option("--debug", field="debug", is_flag=True, help="Show tracebacks on errors."),

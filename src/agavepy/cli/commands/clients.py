@@ -52,14 +52,24 @@ SECRET_NOTICE = (
 )
 
 client_option = click.option(
-    "-N", "--name", "client_name", metavar="CLIENT",
+    "-N",
+    "--name",
+    "client_name",
+    metavar="CLIENT",
     help="The client (default: the session's client).",
 )
 version_option = click.option(
-    "-V", "--api-version", "api_version", metavar="VERSION", help="API version (default: v2).",
+    "-V",
+    "--api-version",
+    "api_version",
+    metavar="VERSION",
+    help="API version (default: v2).",
 )
 provider_option = click.option(
-    "-P", "--api-provider", "api_provider", metavar="PROVIDER",
+    "-P",
+    "--api-provider",
+    "api_provider",
+    metavar="PROVIDER",
     help="API provider (default: admin).",
 )
 
@@ -106,8 +116,12 @@ def _name_the_tenant(ag: Agave) -> None:
 @click.option("-N", "--name", "name", metavar="NAME", help="Client name: letters, digits, _ . -")
 @click.option("-D", "--description", default="", help="What the client is for.")
 @click.option(
-    "-T", "--tier", type=click.Choice(TIERS, case_sensitive=False), default="Unlimited",
-    show_default=True, help="Rate-limit tier.",
+    "-T",
+    "--tier",
+    type=click.Choice(TIERS, case_sensitive=False),
+    default="Unlimited",
+    show_default=True,
+    help="Rate-limit tier.",
 )
 @click.option("-C", "--callback-url", default="", metavar="URL", help="OAuth callback URL.")
 @click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
@@ -131,9 +145,7 @@ def create(
             raise MissingInput("client name", "pass -N/--name NAME")
         name = credentials.ask("Client name")
     ag = open_agave(state)
-    client = ag.clients.create(
-        name, description, tier, callback_url, auth=user_auth(state, ag)
-    )
+    client = ag.clients.create(name, description, tier, callback_url, auth=user_auth(state, ag))
     # The new client becomes the session's; tokens of the previous one are not carried over.
     ag.client_name, ag.api_key = client.name, client.consumer_key
     ag.api_secret = client.consumer_secret
@@ -260,7 +272,10 @@ def subscribe(
 @global_options
 @click.pass_obj
 def unsubscribe(
-    state: State, api: str, api_version: str | None, api_provider: str | None,
+    state: State,
+    api: str,
+    api_version: str | None,
+    api_provider: str | None,
     client_name: str | None,
 ) -> None:
     """Unsubscribe a client from API (`*` = every API).
@@ -275,7 +290,13 @@ def unsubscribe(
     ag.clients.unsubscribe(name, api, api_version, api_provider, auth=user_auth(state, ag))
     if state.json:
         output.emit_json(
-            {"client": name, "unsubscribed": {
-                "apiName": api, "apiVersion": api_version, "apiProvider": api_provider}}
+            {
+                "client": name,
+                "unsubscribed": {
+                    "apiName": api,
+                    "apiVersion": api_version,
+                    "apiProvider": api_provider,
+                },
+            }
         )
     output.say(state, f"Client {name} unsubscribed from {api}.")

@@ -47,12 +47,14 @@ def _records() -> list[dict]:
     ]
     current = sessions.load_current()
     if current and not any(r["current"] for r in found):
-        found.append({
-            "tenant": str(current.get("tenantid") or ""),
-            "username": str(current.get("username") or ""),
-            "client_name": sessions.current_client_name() or "",
-            "current": True,
-        })
+        found.append(
+            {
+                "tenant": str(current.get("tenantid") or ""),
+                "username": str(current.get("username") or ""),
+                "client_name": sessions.current_client_name() or "",
+                "current": True,
+            }
+        )
     return found
 
 
@@ -92,13 +94,9 @@ def switch(state: State, client: str | None, tenant: str | None) -> None:
       agave sessions switch -t sd2e -u bob laptop
     """
     wanted = {"client_name": client, "tenant": tenant, "username": state.username}
-    matches = [
-        r for r in _records() if all(r[k] == v for k, v in wanted.items() if v is not None)
-    ]
+    matches = [r for r in _records() if all(r[k] == v for k, v in wanted.items() if v is not None)]
     if not matches:
-        raise CliError(
-            "no saved session matches; `agave sessions list` shows them", EXIT_USAGE
-        )
+        raise CliError("no saved session matches; `agave sessions list` shows them", EXIT_USAGE)
     if len(matches) > 1:
         choices = ", ".join(f"{m['tenant']}/{m['username']}/{m['client_name']}" for m in matches)
         raise CliError(

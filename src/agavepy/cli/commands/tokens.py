@@ -57,8 +57,11 @@ def _describe(session: dict[str, Any], client_name: str | None) -> dict[str, Any
         "expires_at": durations.iso8601(expiry),
         "expired": left <= 0,
         "seconds_left": max(0, int(left)),
-        "expires": (f"{when} (expired {durations.span(left)} ago)" if left <= 0
-                    else f"{when} (in {durations.span(left)})"),
+        "expires": (
+            f"{when} (expired {durations.span(left)} ago)"
+            if left <= 0
+            else f"{when} (in {durations.span(left)})"
+        ),
     }
 
 
