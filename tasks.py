@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".agave-oauth-installed"
+#: What ``lint`` checks (tests/test_lint.py runs the same, so ``test`` fails on lint errors).
+LINTED = ("src", "tests", "bench", "devtools", "scripts", "tasks.py")
 
 
 def venv_python() -> Path:
@@ -67,14 +69,14 @@ def main(argv: list[str]) -> int:
         setup()
         return 0
     if task == "demo":
-        return run(setup(), "-m", "agave_server.demo", *rest)
+        return run(setup(), "-m", "devtools.demo", *rest)
     if task == "test":
         return run(setup(), "-m", "pytest", *rest)
     if task == "bench":
         return run(setup(), str(ROOT / "bench" / "run.py"), *rest)
     if task == "lint":
-        return run(setup(), "-m", "ruff", "check", "src", "tests", "bench", *rest) or run(
-            setup(), "-m", "ruff", "format", "--check", "src", "tests", "bench"
+        return run(setup(), "-m", "ruff", "check", *LINTED, *rest) or run(
+            setup(), "-m", "ruff", "format", "--check", *LINTED
         )
     print(__doc__)
     return 0 if task in ("help", "-h", "--help") else 2

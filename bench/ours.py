@@ -1,11 +1,10 @@
 """Our tenant server under benchmark: start it, seed it, read its memory.
 
-The server is started exactly as the tests start it (``tests/support/server.py``:
-the real ``agave-server serve``, its own SQLite file or a throwaway PostgreSQL
-database when ``AGAVE_TEST_DATABASE_URL`` is set, dropped afterwards). Users
-and the benchmark client go through the admin CLI and HTTP; only the bulk data
-(thousands of clients, refresh tokens) goes through the server's storage
-layer, see ``bench/seed.py``.
+The server is started exactly as the tests start it (``devtools/server.py``: the real
+``agave-server serve``, its own SQLite file or a throwaway PostgreSQL database when
+``AGAVE_TEST_DATABASE_URL`` is set, dropped afterwards). Users and the benchmark client go
+through the admin CLI and HTTP; only the bulk data (thousands of clients, refresh tokens)
+goes through the server's storage layer, see ``bench/seed.py``.
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from devtools.server import ServerProcess, production_argon2
 from sqlalchemy import select
-from tests.support.server import ServerProcess, production_argon2
 
 from bench.procs import worker_rss
 

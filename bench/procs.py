@@ -2,6 +2,8 @@
 
 Every process is stopped through the pid we hold (or the pid file the program
 itself wrote), never by name: other engineers run the same programs here.
+Starting, polling and stopping are :mod:`devtools.server`'s (the one helper the
+tests, the demo and ``scripts/`` use too); this module adds pid files, memory and CPU.
 """
 
 from __future__ import annotations
@@ -9,45 +11,23 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from devtools.server import free_port, stop_process_group, wait_http
 
-
-def wait_http(url: str, *, want: int, proc: subprocess.Popen | None, timeout: float = 60.0) -> None:
-    """Poll ``url`` until it answers ``want``; fail fast if ``proc`` died meanwhile."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            status = httpx.get(url, timeout=2).status_code
-            if status == want:
-                return
-            last = f"HTTP {status}"
-        except httpx.HTTPError as e:
-            last = type(e).__name__
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer {want} within {timeout:.0f} s (last: {last})")
-
-
-def stop_process_group(proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    """SIGTERM the group led by ``proc`` (started with ``start_new_session``), then SIGKILL."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
+__all__ = [
+    "cpu_seconds",
+    "descendants",
+    "free_port",
+    "rss_mb",
+    "stop_pid_file",
+    "stop_process_group",
+    "tree_cpu_seconds",
+    "wait_http",
+    "worker_rss",
+]
 
 
 def stop_pid_file(pid_file: Path, proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
@@ -134,13 +114,6 @@ def worker_rss(root_pid: int, marker: str) -> list[WorkerMemory]:
         if mem is not None:
             found.append(WorkerMemory(root_pid, mem, cmdline(root_pid)))
     return found
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

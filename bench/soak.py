@@ -34,7 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.server import ServerProcess, production_argon2  # noqa: E402
+from devtools.server import ServerProcess, production_argon2  # noqa: E402
 
 
 @dataclass

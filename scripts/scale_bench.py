@@ -4,7 +4,9 @@ PostgreSQL, and the token table before and after ``agave-server purge``.
 
 Loopback only and bounded: it creates a throwaway database on the PostgreSQL that ``--pg``
 names (dropped at the end), starts ``agave-server serve --workers N`` on a free 127.0.0.1 port,
-drives it with the shared load generator for ``--duration`` seconds, and stops it by its pid.
+drives it with the shared load generator (``../shared/peers/loadgen.py`` when present, else the
+repository's copy ``bench/loadgen.py``) for ``--duration`` seconds, and stops it by its pid
+(``devtools/server.py``, the helper the tests use).
 Runs are interleaved (1, 4, 1, 4, ...) because this machine's speed drifts from minute to
 minute. Prints a Markdown table; ``--json FILE`` also saves the raw numbers.
 
@@ -17,9 +19,6 @@ import argparse
 import contextlib
 import json
 import os
-import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,83 +29,32 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-AGAVE_SERVER = str(BIN / "agave-server")
-LOADGEN_CANDIDATES = [
-    ROOT.parent / "shared/peers/loadgen.py",
-    Path("/work/shared/peers/loadgen.py"),
-]
+sys.path.insert(0, str(ROOT))
+
+from bench.load import find_peers_dir  # noqa: E402
+from devtools.server import PostgresDatabase, ServerProcess, production_argon2  # noqa: E402
+
 SHORT_LIFETIME = 20  # seconds: tokens minted by the load runs are dead soon after
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def default_loadgen() -> Path:
+    """The shared load generator next to the repository, else the repository's own copy."""
+    peers = find_peers_dir()
+    return peers / "loadgen.py" if peers else ROOT / "bench" / "loadgen.py"
 
 
 @contextlib.contextmanager
-def throwaway_database(pg_url: str) -> Iterator[str]:
-    name = "agave_bench_" + secrets.token_hex(4)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    head, _, _ = pg_url.rpartition("/")
+def serving(srv: ServerProcess, workers: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``srv`` serving with ``workers`` processes (and ``env`` on top), stopped by its pid."""
+    srv.workers = workers
+    saved = dict(srv.env)
+    srv.env.update(env or {})
     try:
-        yield f"{head}/{name}"
+        srv.start(timeout=180)
+        yield srv.base_url
     finally:
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def admin(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    res = subprocess.run(
-        [AGAVE_SERVER, *args], env=env, input=stdin, capture_output=True, text=True, timeout=300
-    )
-    if res.returncode:
-        sys.exit(f"agave-server {' '.join(args)} failed: {res.stderr.strip()}")
-    return res.stdout
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[str]:
-    url = f"http://127.0.0.1:{port}"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [
-                AGAVE_SERVER,
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                sys.exit(f"agave-server serve exited {proc.returncode}; see {log}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                sys.exit(f"agave-server serve did not answer /health; see {log}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        srv.stop(timeout=30)
+        srv.env = saved
 
 
 def loadgen(script: Path, url: str, basic: str, concurrency: int, duration: float) -> dict:
@@ -158,49 +106,25 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 4])
-    ap.add_argument(
-        "--loadgen", type=Path, default=next((p for p in LOADGEN_CANDIDATES if p.exists()), None)
-    )
+    ap.add_argument("--loadgen", type=Path, default=default_loadgen())
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    if args.loadgen is None:
-        sys.exit("shared/peers/loadgen.py not found; pass --loadgen PATH")
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"agave-scale-bench-{os.getpid()}"
-    workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {"runs": [], "loadavg_before": os.getloadavg()}
 
-    with throwaway_database(args.pg) as db_url:
+    pg = PostgresDatabase(args.pg, prefix="agave_bench_")
+    srv = None
+    try:
         env = {
-            **os.environ,
-            "AGAVE_SERVER_DB": db_url,
-            "AGAVE_SERVER_DATA_DIR": str(workdir),
+            **production_argon2(),
             "AGAVE_SERVER_PURGE_INTERVAL": "0",
             "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": str(SHORT_LIFETIME),
         }
-        env.pop("AGAVE_SERVER_REDIS", None)
-        port = free_port()
-        admin(env, "migrate")
-        admin(
-            env,
-            "tenants",
-            "add",
-            "bench",
-            "--name",
-            "Bench",
-            "--base-url",
-            f"http://127.0.0.1:{port}/",
-        )
-        admin(
-            env,
-            "users",
-            "add",
-            "bench",
-            "--tenant",
-            "bench",
-            "--password-stdin",
-            stdin="bench-password\n",
-        )
-        with serving(env, port, 1, workdir / "serve.log") as url:
+        srv = ServerProcess(workdir, db_url=pg.url, tenants=(("bench", "Bench"),), env=env)
+        srv.env.pop("AGAVE_SERVER_REDIS", None)
+        db_url = pg.libpq_url
+        srv.add_user("bench", "bench-password", tenant="bench")
+        with serving(srv, 1) as url:
             made = httpx.post(
                 url + "/clients/v2",
                 auth=("bench", "bench-password"),
@@ -211,7 +135,7 @@ def main() -> int:
 
         for rnd in range(args.rounds):
             for workers in args.workers:
-                with serving(env, port, workers, workdir / "serve.log") as url:
+                with serving(srv, workers) as url:
                     out = loadgen(args.loadgen, url, basic, args.concurrency, args.duration)
                 run = {
                     "round": rnd,
@@ -226,8 +150,7 @@ def main() -> int:
                 )
 
         # Housekeeping: the load runs' tokens expire; a few live (and some revoked) ones stay.
-        live_env = {**env, "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "14400"}
-        with serving(live_env, port, 1, workdir / "serve.log") as url:
+        with serving(srv, 1, {"AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "14400"}) as url:
             auth = tuple(basic.split(":", 1))
             issued = [
                 httpx.post(
@@ -239,7 +162,7 @@ def main() -> int:
                 httpx.post(url + "/revoke", auth=auth, data={"token": token}, timeout=60)
         time.sleep(SHORT_LIFETIME + 1)
         before = token_table(db_url)
-        purge_out = admin(env, "purge").strip()
+        purge_out = srv.admin("purge").stdout.strip()
         after = token_table(db_url)
         vacuum_full(db_url)
         after_vacuum = token_table(db_url)
@@ -250,6 +173,10 @@ def main() -> int:
             "command_output": purge_out,
             "expected_live": 20,
         }
+    finally:
+        if srv is not None:
+            srv.close()
+        pg.drop()
     results["loadavg_after"] = os.getloadavg()
 
     print()

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from tests.scale.dbcheck import alembic_versions
-from tests.support.server import AGAVE_SERVER, ServerProcess, free_port
+from tests.support.server import AGAVE_SERVER, ServerProcess
 
 RACERS = 4
 
@@ -52,51 +49,20 @@ def test_concurrent_migrate_on_fresh_database(fresh_db_url: str, tmp_path: Path)
     assert len(alembic_versions(fresh_db_url)) == 1
 
 
-@contextlib.contextmanager
-def _serving(db_url: str, workdir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``agave-server serve`` on a database nobody migrated; stopped by its own pid."""
-    port = free_port()
-    log = open(workdir / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [AGAVE_SERVER, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(db_url, workdir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield proc, f"http://127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"serve exited {proc.returncode}:\n{log.read_text()}"
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"no /health from {url} in {timeout}s:\n{log.read_text()}")
-
-
 def test_concurrent_serve_starts_on_fresh_database(fresh_db_url: str, tmp_path: Path):
     """``serve`` migrates at start: four starting at once on an empty database all come up."""
-    dirs = [tmp_path / f"s{i}" for i in range(RACERS)]
-    for d in dirs:
-        d.mkdir()
+    # Nobody migrates first: each serve does, all at once.
+    servers = [
+        ServerProcess(tmp_path / f"s{i}", db_url=fresh_db_url, tenants=(), migrate=False)
+        for i in range(RACERS)
+    ]
     with contextlib.ExitStack() as stack:
-        started = [stack.enter_context(_serving(fresh_db_url, d)) for d in dirs]
-        for (proc, url), d in zip(started, dirs, strict=True):
-            _wait_healthy(proc, url, d / "serve.log")
+        for srv in servers:
+            srv.launch()
+            stack.callback(srv.close)
+        for srv in servers:
+            srv.wait_ready(timeout=60)
+        started = [(srv.proc, srv.base_url) for srv in servers]
         assert len(alembic_versions(fresh_db_url)) == 1
         # The shared schema works through every process.
         env = _env(fresh_db_url, tmp_path / "admin")

@@ -1,21 +1,25 @@
-"""The README's first command: ``python -m agave_server.demo`` runs the seed end to end."""
+"""The README's first command: ``python -m devtools.demo`` runs the seed end to end."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.sdk.seed import seed_steps
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_demo_replays_the_seed_and_cleans_up():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGAVE_")}
     res = subprocess.run(
-        [sys.executable, "-m", "agave_server.demo"],
+        [sys.executable, "-m", "devtools.demo"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         env=env,

@@ -1,6 +1,6 @@
 """The README's first command: a local Agave tenant, and the seed's session typed into it.
 
-``python3 tasks.py demo`` runs ``python -m agave_server.demo``, which:
+``python3 tasks.py demo`` runs ``python -m devtools.demo`` from the checkout, which:
 
 1. starts ``agave-server`` on a free loopback port with a throwaway SQLite
    database and data folder (tenant ``sd2e``, one throwaway user);
@@ -25,13 +25,11 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from devtools.server import AGAVE_SERVER, ServerError, ServerProcess, production_argon2
 
 #: The seed's session (its two ``agave.`` lines say ``ag.``, the object they mean).
 SEED_SESSION = [
@@ -75,113 +73,38 @@ def say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def agave_server_cmd() -> list[str]:
-    """``agave-server`` next to this Python (the venv's), else on PATH."""
-    here = Path(sys.executable).parent / "agave-server"
-    if here.exists():
-        return [str(here)]
-    found = shutil.which("agave-server")
-    if not found:
-        raise DemoError("agave-server is not installed: run `python3 tasks.py setup` first")
-    return [found]
-
-
 class LocalTenant:
-    """A throwaway ``agave-server`` with tenant ``sd2e`` and one user."""
+    """A throwaway ``agave-server`` with tenant ``sd2e`` and one user (see devtools.server)."""
 
     def __init__(self, workdir: Path) -> None:
+        if not Path(AGAVE_SERVER).exists():
+            raise DemoError("agave-server is not installed: run `python3 tasks.py setup` first")
         self.workdir = workdir
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.tenants_url = f"{self.base_url}/tenants"
         self.username = "demo-" + secrets.token_hex(3)
         self.password = secrets.token_urlsafe(16)
-        self.env = {
-            **os.environ,
-            "AGAVE_SERVER_DB": f"sqlite:///{workdir / 'agave.db'}",
-            "AGAVE_SERVER_DATA_DIR": str(workdir),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = workdir / "server.log"
-
-    def admin(self, *args: str, stdin: str | None = None) -> None:
-        res = subprocess.run(
-            [*agave_server_cmd(), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=120,
+        # Its own SQLite file even when AGAVE_TEST_DATABASE_URL is set; real password hashing.
+        self.server = ServerProcess(
+            workdir, env=production_argon2(), db_url=f"sqlite:///{workdir / 'agave.db'}"
         )
-        if res.returncode != 0:
-            raise DemoError(f"agave-server {args[0]} failed: {(res.stderr or res.stdout).strip()}")
+        self.base_url = self.server.base_url
+        self.tenants_url = self.server.tenants_url
 
     def provision(self) -> None:
-        self.admin("migrate")
-        self.admin(
-            "tenants", "add", "sd2e", "--name", "SD2E Tenant", "--base-url", self.base_url + "/"
-        )
-        self.admin(
-            "users",
-            "add",
+        """The demo user (the constructor migrated the database and added tenant sd2e)."""
+        self.server.add_user(
             self.username,
-            "--tenant",
-            "sd2e",
-            "--password-stdin",
-            "--email",
-            f"{self.username}@example.org",
-            "--first-name",
-            "Demo",
-            "--last-name",
-            "User",
-            stdin=self.password + "\n",
+            self.password,
+            email=f"{self.username}@example.org",
+            first_name="Demo",
+            last_name="User",
         )
 
     def start(self, timeout: float = 30.0) -> None:
-        import httpx
-
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*agave_server_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise DemoError(f"agave-server exited {self.proc.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.base_url + "/health", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise DemoError(f"agave-server did not answer {self.base_url}/health in {timeout:g}s")
-
-    def log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except FileNotFoundError:
-            return ""
+        self.server.start(timeout)
 
     def stop(self) -> None:
         """SIGTERM to the server's own process group (its pid), then SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        self.server.stop()
 
 
 class Screen:
@@ -310,11 +233,17 @@ def repl_env(tenant: LocalTenant, cache_dir: Path) -> dict[str, str]:
 
 
 def run(workdir: Path) -> None:
-    tenant = LocalTenant(workdir)
     say(f"Starting a local Agave tenant (agave-server, SQLite in {workdir})")
-    tenant.provision()
     try:
-        tenant.start()
+        tenant = LocalTenant(workdir)
+        tenant.provision()
+    except ServerError as exc:
+        raise DemoError(str(exc).strip().splitlines()[-1]) from None
+    try:
+        try:
+            tenant.start()
+        except ServerError as exc:
+            raise DemoError(str(exc)) from None
         print(f"tenant sd2e at {tenant.base_url}/ (tenants list: {tenant.tenants_url})")
         print(
             f"user {tenant.username!r} with a throwaway password; "
