@@ -1,13 +1,16 @@
 """``agave-server``: the operator's command line (migrate, serve, tenants, users, apis, purge).
 
 Every failure is one line on stderr and exit status 1 (2 for usage errors); no tracebacks.
+Ctrl-C is ``agave-server: interrupted`` and exit status 130, as ``agave`` does.
 Secrets are never printed; passwords come from a hidden prompt or ``--password-stdin``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import sys
 from typing import Any
 
@@ -39,9 +42,9 @@ class OperatorCommands(click.Group):
             _fail(f"database error: {str(err).strip().splitlines()[0]}")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
     click.echo(f"agave-server: error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 class Ctx:
@@ -81,7 +84,10 @@ class Ctx:
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-@click.group(cls=OperatorCommands)
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=OperatorCommands, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", metavar="URL", help="Database URL (env AGAVE_SERVER_DB).")
 @click.option("--data-dir", metavar="DIR", help="Data directory (env AGAVE_SERVER_DATA_DIR).")
 @click.version_option(__version__, prog_name="agave-server")
@@ -122,6 +128,7 @@ def serve(ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None)
     if access_log is not None:
         ctx.access_log = access_log
 
+    _check_can_listen(host, port)
     run_migrations(ctx.db)
     ctx.db.dispose()
     # Worker processes rebuild the settings from the environment (see app.create_app).
@@ -138,6 +145,30 @@ def serve(ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None)
         log_config=_log_config(),
         access_log=ctx.settings.access_log,
     )
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one line, before migrating or starting workers, when the port is taken.
+
+    uvicorn would log its start-up lines, then the bind error, and exit 3. The check binds
+    as uvicorn does (SO_REUSEADDR) and closes again at once.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        _fail(f"cannot listen on {host}:{port}: unknown host ({err.strerror}); check --host")
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                _fail(
+                    f"cannot listen on {host}:{port}: the address is already in use (another "
+                    "server?); stop it or choose another --port"
+                )
+            _fail(f"cannot listen on {host}:{port}: {err.strerror or err}; check --host/--port")
 
 
 def _log_config() -> dict:
@@ -218,9 +249,15 @@ def tenants_remove(ctx: Ctx, code: str) -> None:
 
 
 def _read_password(from_stdin: bool, confirm: bool = True) -> str:
+    """One line of stdin with --password-stdin, else a hidden prompt (a terminal only)."""
     if from_stdin:
         line = sys.stdin.readline()
         return line[:-1] if line.endswith("\n") else line
+    if not sys.stdin.isatty():
+        _fail(
+            "no terminal to ask for the password on; pipe it on one line with --password-stdin",
+            2,
+        )
     return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
 
 
@@ -388,4 +425,13 @@ def purge(ctx: Ctx) -> None:
 
 
 def main() -> None:
-    cli(prog_name="agave-server")
+    """Run the group; Ctrl-C (or end of input at a prompt) exits 130 with one line."""
+    try:
+        result = cli.main(prog_name="agave-server", standalone_mode=False)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except (click.Abort, KeyboardInterrupt, EOFError):
+        click.echo("\nagave-server: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

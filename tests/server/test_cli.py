@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 
 import pexpect
@@ -67,7 +68,7 @@ def test_tenants_users_apis_purge(tmp_path):
         "--admin",
         "--email",
         "ann@example.org",
-        input="s3cret\n",
+        input="s3cret-pw\n",
     )
     assert r.returncode == 0 and "admin" in r.stdout
     r = run(env, *base, "users", "list", "--tenant", "t1", "--json")
@@ -82,9 +83,17 @@ def test_tenants_users_apis_purge(tmp_path):
             "last_name": "",
         }
     ]
-    assert "s3cret" not in r.stdout
+    assert "s3cret-pw" not in r.stdout
     r = run(
-        env, *base, "users", "passwd", "ann", "--tenant", "t1", "--password-stdin", input="n3w\n"
+        env,
+        *base,
+        "users",
+        "passwd",
+        "ann",
+        "--tenant",
+        "t1",
+        "--password-stdin",
+        input="n3w-pass\n",
     )
     assert r.returncode == 0
     r = run(env, *base, "apis", "list", "--tenant", "t1")
@@ -141,13 +150,13 @@ def test_users_add_hidden_prompt_with_confirmation(tmp_path):
     child.sendline("two")
     child.expect("do not match")
     child.expect("Password: ")
-    child.sendline("same")
+    child.sendline("same-passw0rd")
     child.expect("Repeat for confirmation: ")
-    child.sendline("same")
+    child.sendline("same-passw0rd")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert "same" not in child.before
+    assert "same-passw0rd" not in child.before
     r = run(env, "users", "list", "--tenant", "t")
     assert "pat" in r.stdout
 
@@ -181,3 +190,74 @@ def test_concurrent_migrations_do_not_race(tmp_path):
     finally:
         if pg is not None:
             pg.drop()
+
+
+# -- what an operator sees when something is off (issue 16, item 6) ----------------------------
+
+
+def _one_line(r, code: int, *fragments: str) -> None:
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("agave-server: "), r.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], r.stderr
+    assert "Traceback" not in r.stderr and "INFO" not in r.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_line(tmp_path):
+    env = fresh_env(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run(env, "serve", "--host", "127.0.0.1", "--port", str(port))
+    _one_line(r, 1, f"127.0.0.1:{port}", "already in use", "--port")
+    assert r.stdout == ""
+
+
+def test_users_add_without_a_terminal_says_password_stdin(tmp_path):
+    env = fresh_env(tmp_path)
+    assert run(env, "migrate").returncode == 0
+    assert run(env, "tenants", "add", "t", "--name", "T", "--base-url", "http://h/").returncode == 0
+    r = run(env, "users", "add", "pat", "--tenant", "t", input="")
+    _one_line(r, 2, "no terminal", "--password-stdin")
+    assert "GetPassWarning" not in r.stderr and "Aborted" not in r.stderr
+    assert "pat" not in run(env, "users", "list", "--tenant", "t").stdout
+
+
+def test_dash_h_is_help_everywhere(tmp_path):
+    env = fresh_env(tmp_path)
+    for args in (["-h"], ["users", "-h"], ["users", "add", "-h"], ["serve", "-h"]):
+        r = run(env, *args)
+        assert r.returncode == 0, (args, r.stderr)
+        assert r.stdout.startswith("Usage: agave-server"), (args, r.stdout)
+
+
+def test_ctrl_c_at_a_prompt_is_interrupted_130(tmp_path):
+    env = fresh_env(tmp_path)
+    assert run(env, "migrate").returncode == 0
+    assert run(env, "tenants", "add", "t", "--name", "T", "--base-url", "http://h/").returncode == 0
+    child = pexpect.spawn(
+        AGAVE_SERVER, ["users", "add", "pat", "--tenant", "t"], env=env, encoding="utf-8"
+    )
+    child.expect("Password: ", timeout=60)
+    child.sendintr()
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    assert child.exitstatus == 130, (child.exitstatus, child.before)
+    assert "agave-server: interrupted" in child.before
+    assert "Aborted" not in child.before
+
+
+def test_short_passwords_are_refused(tmp_path):
+    env = fresh_env(tmp_path)
+    assert run(env, "migrate").returncode == 0
+    assert run(env, "tenants", "add", "t", "--name", "T", "--base-url", "http://h/").returncode == 0
+    r = run(env, "users", "add", "pat", "--tenant", "t", "--password-stdin", input="x\n")
+    _one_line(r, 1, "too short (1 characters)", "at least 8 characters")
+    assert "pat" not in run(env, "users", "list", "--tenant", "t").stdout
+    r = run(env, "users", "add", "pat", "--tenant", "t", "--password-stdin", input="8-chars!\n")
+    assert r.returncode == 0, r.stderr
+    r = run(env, "users", "passwd", "pat", "--tenant", "t", "--password-stdin", input="short\n")
+    _one_line(r, 1, "too short (5 characters)", "at least 8")

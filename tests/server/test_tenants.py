@@ -38,20 +38,20 @@ def test_tenant_by_host(server, tmp_path):
         "--contact-email",
         "ops@example.org",
     )
-    server.add_user("locuser", "pw-loc", tenant=code)
+    server.add_user("locuser", "pw-local", tenant=code)
     local = httpx.Client(base_url=server.base_url, headers={"Host": f"localhost:{server.port}"})
     main = httpx.Client(base_url=server.base_url)
     with local, main:
         # The local tenant's user is unknown to sd2e (the default tenant) and vice versa.
-        assert main.get("/clients/v2", auth=("locuser", "pw-loc")).status_code == 401
-        r = local.post("/clients/v2", data={"clientName": "lc"}, auth=("locuser", "pw-loc"))
+        assert main.get("/clients/v2", auth=("locuser", "pw-local")).status_code == 401
+        r = local.post("/clients/v2", data={"clientName": "lc"}, auth=("locuser", "pw-local"))
         assert r.status_code == 201, r.text
         c = r.json()["result"]
         assert c["_links"]["self"]["href"] == f"http://localhost:{server.port}/clients/v2/lc"
         tok = local.post(
             "/token",
             auth=(c["consumerKey"], c["consumerSecret"]),
-            data={"grant_type": "password", "username": "locuser", "password": "pw-loc"},
+            data={"grant_type": "password", "username": "locuser", "password": "pw-local"},
         )
         assert tok.status_code == 200
         access = tok.json()["access_token"]

@@ -15,6 +15,8 @@ from . import validation
 from .throttle import LoginThrottle, user_key
 
 MAX_PASSWORD = 1024
+#: New passwords are at least this long (NIST SP 800-63B's minimum); existing ones still work.
+MIN_PASSWORD = 8
 log = logging.getLogger(__name__)
 
 
@@ -43,6 +45,11 @@ def add_user(
 def _check_new_password(password: str) -> None:
     if not password:
         raise BadRequest("The password is empty.")
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(
+            f"The password is too short ({len(password)} characters): use at least "
+            f"{MIN_PASSWORD} characters."
+        )
     if len(password) > MAX_PASSWORD:
         raise BadRequest(f"The password is longer than {MAX_PASSWORD} characters.")
 
