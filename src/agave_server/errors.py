@@ -26,20 +26,12 @@ class Unauthorized(AgaveError):
     status = 401
 
 
-class Forbidden(AgaveError):
-    status = 403
-
-
 class NotFound(AgaveError):
     status = 404
 
 
 class Conflict(AgaveError):
     status = 409
-
-
-class PayloadTooLarge(AgaveError):
-    status = 413
 
 
 class UnsupportedMediaType(AgaveError):

@@ -17,12 +17,12 @@ from agavepy._transport import envelope_result
 from agavepy.errors import BadRequestError, NetworkError, NotFoundError, NoTokenError
 from agavepy.models import Client, Subscription, Tenant, TokenPair
 from agavepy.tables import ClientList, SubscriptionList, TenantList
+from agavepy.wire import CLIENT_NAME_PATTERN, CLIENT_NAME_RULE, DEFAULT_TIER, TIERS, canonical_tier
 
 if TYPE_CHECKING:
     from agavepy.agave import Agave
 
-CLIENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
+CLIENT_NAME = re.compile(CLIENT_NAME_PATTERN)
 PAGE = 100
 Credentials = tuple[str, str]
 
@@ -32,16 +32,16 @@ def check_client_name(name: Any) -> str:
     if not isinstance(name, str) or not CLIENT_NAME.fullmatch(name):
         raise BadRequestError(
             f"invalid client name {name!r}",
-            hint="use 1 to 64 letters, digits, '_', '.' or '-'",
+            hint=f"use {CLIENT_NAME_RULE}",
         )
     return name
 
 
 def check_tier(tier: str) -> str:
     """One of Bronze, Silver, Gold, Unlimited, in any case."""
-    for known in TIERS:
-        if str(tier).lower() == known.lower():
-            return known
+    known = canonical_tier(tier)
+    if known:
+        return known
     raise BadRequestError(f"invalid tier {tier!r}", hint="use one of " + ", ".join(TIERS))
 
 
@@ -115,7 +115,7 @@ class ClientsAPI:
         self,
         name: str,
         description: str = "",
-        tier: str = "Unlimited",
+        tier: str = DEFAULT_TIER,
         callback_url: str = "",
         *,
         auth: Credentials | None = None,

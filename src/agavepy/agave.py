@@ -33,6 +33,7 @@ from agavepy.errors import (
 from agavepy.models import Profile, TokenPair
 from agavepy.session import WIRE_KEYS, SessionStore, same_identity
 from agavepy.tables import ClientList, SubscriptionList, TenantList, tenants_table
+from agavepy.wire import DEFAULT_TIER
 
 #: Where ``agave-server serve`` answers by default: the embedded tenants list.
 DEFAULT_TENANTS_URL = "http://127.0.0.1:8000/tenants"
@@ -408,7 +409,7 @@ class Agave:
         self,
         client_name: str,
         description: str = "",
-        tier: str = "Unlimited",
+        tier: str = DEFAULT_TIER,
         callback_url: str = "",
     ) -> None:
         """Create an OAuth client and make it this session's (key and secret kept, saved)."""

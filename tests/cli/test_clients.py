@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from agavepy.wire import DEFAULT_API_NAMES
 from tests.conftest import unique_name
 
-DEFAULT_APIS = {
-    "Apps",
-    "Files",
-    "Jobs",
-    "Meta",
-    "Monitors",
-    "Notifications",
-    "Postits",
-    "Profiles",
-    "Systems",
-    "Transforms",
-    "PublicKeys",
-}
+DEFAULT_APIS = set(DEFAULT_API_NAMES)
 
 
 @pytest.fixture

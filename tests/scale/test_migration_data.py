@@ -18,24 +18,13 @@ from argon2 import PasswordHasher
 
 from agave_server.storage import Database, migrate
 from agave_server.storage.migrate import alembic_config
+from agavepy.wire import DEFAULT_API_NAMES
 from tests.scale.cluster import me_status
 from tests.scale.dbcheck import alembic_versions, connect, count_rows
 from tests.support.server import ServerProcess
 
 PREVIOUS = "0001"
-APIS = [
-    "Apps",
-    "Files",
-    "Jobs",
-    "Meta",
-    "Monitors",
-    "Notifications",
-    "Postits",
-    "Profiles",
-    "Systems",
-    "Transforms",
-    "PublicKeys",
-]
+APIS = list(DEFAULT_API_NAMES)
 KEY, SECRET = "LegacyKey0123456789abcdefABCDEF", "LegacySecret0123456789abcdefABCDEF0123456789"
 LIVE_ACCESS, LIVE_REFRESH = "LiveAccess" + "a" * 33, "LiveRefresh" + "b" * 32
 REVOKED_ACCESS, ROTATED_REFRESH = "RevokedAccess" + "c" * 30, "RotatedRefresh" + "d" * 29

@@ -13,23 +13,10 @@ import random
 import httpx
 import pytest
 
+from agavepy.wire import DEFAULT_API_NAMES
 from tests.scale.cluster import Account, Cluster, run_together
 
-DEFAULT_APIS = frozenset(
-    {
-        "Apps",
-        "Files",
-        "Jobs",
-        "Meta",
-        "Monitors",
-        "Notifications",
-        "Postits",
-        "Profiles",
-        "Systems",
-        "Transforms",
-        "PublicKeys",
-    }
-)
+DEFAULT_APIS = frozenset(DEFAULT_API_NAMES)
 ROUNDS = 4
 
 Op = tuple[str, str]  # ("subscribe" | "unsubscribe", apiName or "*")

@@ -12,22 +12,11 @@ from agavepy.errors import (
     NotFoundError,
 )
 from agavepy.models import Client, Subscription
+from agavepy.wire import DEFAULT_API_NAMES
 from tests.sdk.conftest import scan_for
 from tests.support.server import free_port
 
-CATALOGUE = [
-    "Apps",
-    "Files",
-    "Jobs",
-    "Meta",
-    "Monitors",
-    "Notifications",
-    "Postits",
-    "Profiles",
-    "Systems",
-    "Transforms",
-    "PublicKeys",
-]
+CATALOGUE = list(DEFAULT_API_NAMES)
 
 
 def test_create_list_get_delete(make_agave, user, capsys):

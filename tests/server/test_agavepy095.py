@@ -14,6 +14,7 @@ import httpx
 import pexpect
 import pytest
 
+from agavepy.wire import DEFAULT_API_NAMES
 from tests.conftest import User
 from tests.server.conftest import me
 
@@ -41,19 +42,7 @@ SESSION = textwrap.dedent(
     """
 )
 
-DEFAULT_APIS = [
-    "Apps",
-    "Files",
-    "Jobs",
-    "Meta",
-    "Monitors",
-    "Notifications",
-    "Postits",
-    "Profiles",
-    "Systems",
-    "Transforms",
-    "PublicKeys",
-]
+DEFAULT_APIS = list(DEFAULT_API_NAMES)
 
 
 @pytest.mark.slow

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
+from agavepy.wire import DEFAULT_API_NAMES
 from tests.server.conftest import create_client
 
-DEFAULTS = [
-    "Apps",
-    "Files",
-    "Jobs",
-    "Meta",
-    "Monitors",
-    "Notifications",
-    "Postits",
-    "Profiles",
-    "Systems",
-    "Transforms",
-    "PublicKeys",
-]
+DEFAULTS = list(DEFAULT_API_NAMES)
 
 
 def names(http, user, client) -> list[str]:

@@ -90,8 +90,3 @@ async def read_params(request: Request) -> dict[str, str]:
     if media == "application/json" or media.endswith("+json"):
         return parse_json(raw)
     raise UnsupportedMediaType(f"Unsupported Content-Type '{media[:60]}': send {ACCEPTED}.")
-
-
-def query_params(request: Request) -> dict[str, str]:
-    """The query string as a flat mapping (the last value wins for repeated envelope params)."""
-    return dict(request.query_params)

@@ -86,15 +86,12 @@ def _keep_fields(item: Any, fields: list[str]) -> Any:
     return item
 
 
-# Larger values mean "everything" anyway; SQL LIMIT/OFFSET overflow past 64 bits.
-MAX_PAGE_VALUE = 2**31 - 1
-
-
 def page(params: Mapping[str, str]) -> tuple[int, int]:
-    """``(limit, offset)`` from the query, for routes that page in the database query."""
-    limit = _non_negative(params, "limit", DEFAULT_LIMIT)
-    offset = _non_negative(params, "offset", 0)
-    return min(limit, MAX_PAGE_VALUE), min(offset, MAX_PAGE_VALUE)
+    """``(limit, offset)`` from the query, for routes that page in the database query.
+
+    Both are at most ``MAX_PAGING`` (checked by ``_non_negative``): SQL overflows past 64 bits.
+    """
+    return _non_negative(params, "limit", DEFAULT_LIMIT), _non_negative(params, "offset", 0)
 
 
 def shape_result(result: Any, params: Mapping[str, str], paged: bool = False) -> Any:

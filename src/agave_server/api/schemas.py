@@ -10,7 +10,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agavepy.wire import CLIENT_NAME_PATTERN, DEFAULT_TIER, TIERS
+
 T = TypeVar("T")
+#: The canonical tier names (agavepy.wire.TIERS) as a type.
+Tier = Literal[TIERS]  # type: ignore[valid-type]
 
 
 class Link(BaseModel):
@@ -28,7 +32,7 @@ class ClientOut(BaseModel):
     name: str
     description: str
     consumerKey: str
-    tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
+    tier: Tier
     callbackUrl: str
     links: ClientLinks = Field(alias="_links")
 
@@ -50,7 +54,7 @@ class SubscriptionOut(BaseModel):
     apiProvider: str
     apiContext: str
     apiStatus: str
-    tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
+    tier: Tier
     links: SubscriptionLinks = Field(alias="_links")
 
 
@@ -150,7 +154,7 @@ class Empty(BaseModel):
 
 # -- request bodies (documented for both form and JSON) -----------------------------------
 
-_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+_NAME = f"^{CLIENT_NAME_PATTERN}$"
 _API = r"^(\*|[A-Za-z0-9_.-]{1,64})$"
 _API_OPTIONAL = r"^(\*|[A-Za-z0-9_.-]{0,64})$"
 _PRINTABLE = r"^[^\u0000-\u001f\u007f-\u009f]*$"
@@ -158,12 +162,9 @@ _URL = r"^([A-Za-z][A-Za-z0-9+.-]*:[^\u0000-\u001f\u007f-\u009f]*)?$"
 _TIER = {
     "type": ["string", "null"],
     "pattern": "^("
-    + "|".join(
-        "".join(f"[{c.upper()}{c.lower()}]" for c in tier)
-        for tier in ("Bronze", "Silver", "Gold", "Unlimited")
-    )
+    + "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in tier) for tier in TIERS)
     + ")?$",
-    "description": "Bronze, Silver, Gold or Unlimited, in any case (default Unlimited)",
+    "description": f"{', '.join(TIERS[:-1])} or {TIERS[-1]}, in any case (default {DEFAULT_TIER})",
 }
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from agavepy.wire import CLIENT_NAME_PATTERN, CLIENT_NAME_RULE, DEFAULT_TIER, TIERS, canonical_tier
+
 from ..errors import BadRequest
 
-CLIENT_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CLIENT_NAME_RE = re.compile(CLIENT_NAME_PATTERN)
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 TENANT_CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 API_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 MAX_DESCRIPTION = 1000
 MAX_URL = 2048
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -26,19 +27,17 @@ def client_name(value: str | None, field: str = "clientName") -> str:
     if value is None or value == "":
         raise BadRequest(f"Missing required field '{field}'.")
     if not CLIENT_NAME_RE.fullmatch(value):
-        raise BadRequest(
-            f"Invalid {field} {_shown(value)}: use 1 to 64 characters from A-Z a-z 0-9 _ . -"
-        )
+        raise BadRequest(f"Invalid {field} {_shown(value)}: use {CLIENT_NAME_RULE}")
     return value
 
 
 def tier(value: str | None, field: str = "tier") -> str:
     """A tier in any case, returned in its canonical spelling; default Unlimited."""
     if value is None or value == "":
-        return "Unlimited"
-    for known in TIERS:
-        if value.lower() == known.lower():
-            return known
+        return DEFAULT_TIER
+    known = canonical_tier(value)
+    if known:
+        return known
     raise BadRequest(f"Invalid {field} {_shown(value)}: use one of {', '.join(TIERS)}.")
 
 
@@ -66,9 +65,7 @@ def api_field(value: str | None, field: str) -> str | None:
     if value is None or value == "":
         return None
     if value != "*" and not API_NAME_RE.fullmatch(value):
-        raise BadRequest(
-            f"Invalid {field} {_shown(value)}: use 1 to 64 characters from A-Z a-z 0-9 _ . -"
-        )
+        raise BadRequest(f"Invalid {field} {_shown(value)}: use {CLIENT_NAME_RULE}")
     return value
 
 

@@ -5,23 +5,14 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from agavepy.wire import DEFAULT_API_NAMES, DEFAULT_API_PROVIDER, DEFAULT_API_VERSION, api_context
+
 from ..models import apis, subscriptions
 from .database import Database, now
 from .records import Api
 
-DEFAULT_APIS = (
-    "Apps",
-    "Files",
-    "Jobs",
-    "Meta",
-    "Monitors",
-    "Notifications",
-    "Postits",
-    "Profiles",
-    "Systems",
-    "Transforms",
-    "PublicKeys",
-)
+#: The wire contract's default catalogue (one source: :mod:`agavepy.wire`).
+DEFAULT_APIS = DEFAULT_API_NAMES
 
 
 class DuplicateApi(Exception):
@@ -50,9 +41,9 @@ def seed_default_apis(conn: Connection, tenant_id: int) -> None:
             {
                 "tenant_id": tenant_id,
                 "name": name,
-                "version": "v2",
-                "provider": "admin",
-                "context": f"/{name.lower()}/v2",
+                "version": DEFAULT_API_VERSION,
+                "provider": DEFAULT_API_PROVIDER,
+                "context": api_context(name),
                 "status": "PUBLISHED",
                 "is_default": True,
                 "created_at": now(),

@@ -41,12 +41,3 @@ def claim(db: Database, job: str, interval: int) -> bool:
     with db.write() as conn:
         _ensure_row(conn, job)
     return claim(db, job, interval)
-
-
-def last_run(db: Database, job: str) -> int | None:
-    """When ``job`` last ran (Unix seconds), None if never."""
-    with db.read() as conn:
-        value = conn.execute(
-            select(housekeeping.c.last_run).where(housekeeping.c.job == job)
-        ).scalar_one_or_none()
-    return value or None

@@ -54,20 +54,6 @@ def get_tenant(db: Database, code: str) -> Tenant | None:
     return _tenant(row) if row else None
 
 
-def add_tenant(
-    db: Database,
-    code: str,
-    name: str,
-    base_url: str,
-    contact_name: str = "",
-    contact_email: str = "",
-    contact_url: str = "",
-) -> Tenant:
-    """Insert a tenant (the caller seeds its API catalogue in the same transaction)."""
-    with db.write() as conn:
-        return add_tenant_in(conn, code, name, base_url, contact_name, contact_email, contact_url)
-
-
 def add_tenant_in(
     conn: Connection,
     code: str,
