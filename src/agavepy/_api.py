@@ -2,29 +2,67 @@
 
 These return records from :mod:`agavepy.models` and never print. They get
 the tenant URL, the credentials (prompting through :mod:`agavepy.prompts`
-when allowed) and the HTTP transport from the :class:`~agavepy.agave.Agave`
-object that owns them; the seed-compatible methods on ``Agave`` are built
-on top of them.
+when allowed) and the HTTP transport from the session that owns them, through
+the small :class:`SessionContext` protocol (as :class:`agavepy._auth.TokenSource`
+does for the bearer flow): this module does not know the ``Agave`` class, which
+implements the protocol and builds the seed-compatible methods on top.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from agavepy import _oauth
-from agavepy._transport import envelope_result
+from agavepy._transport import Transport, envelope_result
 from agavepy.errors import BadRequestError, NetworkError, NotFoundError, NoTokenError
 from agavepy.models import Client, Subscription, Tenant, TokenPair
 from agavepy.tables import ClientList, SubscriptionList, TenantList
 from agavepy.wire import CLIENT_NAME_PATTERN, CLIENT_NAME_RULE, DEFAULT_TIER, TIERS, canonical_tier
 
-if TYPE_CHECKING:
-    from agavepy.agave import Agave
-
 CLIENT_NAME = re.compile(CLIENT_NAME_PATTERN)
 PAGE = 100
 Credentials = tuple[str, str]
+
+
+class SessionContext(Protocol):
+    """What the typed layer needs from its session (an ``Agave`` object implements it)."""
+
+    transport: Transport
+
+    def resolved_tenants_url(self, tenants_url: str | None = None) -> str:
+        """The tenants list's URL: argument, session, environment, default."""
+        ...
+
+    def base_url(self) -> str:
+        """The tenant's base URL (no trailing slash), resolving the tenant on first use."""
+        ...
+
+    def credentials(
+        self, username: str | None = None, password: str | None = None, ask_username: bool = False
+    ) -> Credentials:
+        """The user's username and password for one call (prompting when allowed)."""
+        ...
+
+    def require_client(self) -> Credentials:
+        """The current client's key and secret, or NoClientError."""
+        ...
+
+    def pair(self) -> TokenPair | None:
+        """The current tokens, None without an access token."""
+        ...
+
+    def set_pair(self, pair: TokenPair | None) -> None:
+        """Adopt new tokens (or forget them with None)."""
+        ...
+
+    def persist(self, make_current: bool = True) -> None:
+        """Save the session (the session files)."""
+        ...
+
+    def refreshed_pair(self, stale: TokenPair) -> TokenPair:
+        """Fresh tokens for ``stale`` (refreshed, or adopted from another process)."""
+        ...
 
 
 def check_client_name(name: Any) -> str:
@@ -58,7 +96,7 @@ def check_api_name(api_name: Any) -> str:
 class TenantsAPI:
     """The tenants service (no authentication)."""
 
-    def __init__(self, ag: Agave) -> None:
+    def __init__(self, ag: SessionContext) -> None:
         self._ag = ag
 
     def list(self, tenants_url: str | None = None) -> TenantList:
@@ -71,6 +109,13 @@ class TenantsAPI:
                 "(tenants_url=... or AGAVE_TENANTS_API_BASEURL)"
             )
             raise
+        if response.status_code == 404:
+            raise NotFoundError(
+                f"no tenants list at {url}",
+                status=404,
+                hint="the tenants URL (tenants_url= or AGAVE_TENANTS_API_BASEURL) is the full URL "
+                "of the tenants list, e.g. http://127.0.0.1:8000/tenants",
+            )
         result = envelope_result(response, f"listing tenants at {url}")
         return TenantList(Tenant.from_json(t) for t in (result or []) if isinstance(t, dict))
 
@@ -98,7 +143,7 @@ class ClientsAPI:
     without it the Agave object's credentials are used, prompting if needed.
     """
 
-    def __init__(self, ag: Agave) -> None:
+    def __init__(self, ag: SessionContext) -> None:
         self._ag = ag
 
     def _url(self, *parts: str) -> str:
@@ -223,7 +268,7 @@ class ClientsAPI:
 class TokensAPI:
     """The token endpoint, with the Agave object's client and saved session."""
 
-    def __init__(self, ag: Agave) -> None:
+    def __init__(self, ag: SessionContext) -> None:
         self._ag = ag
 
     def create(self, username: str | None = None, password: str | None = None) -> TokenPair:

@@ -12,7 +12,13 @@ import time
 from typing import Any
 
 from agavepy._transport import Transport, error_from_response, json_body
-from agavepy.errors import AgaveError, AuthenticationError, BadRequestError, TokenExpiredError
+from agavepy.errors import (
+    AgaveError,
+    AuthenticationError,
+    BadRequestError,
+    InvalidClientError,
+    TokenExpiredError,
+)
 from agavepy.models import TokenPair
 
 SCOPE = "PRODUCTION"  # what agavepy and agave-cli send
@@ -50,12 +56,11 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
     said = body.get("error_description") if isinstance(body, dict) else None
     status = response.status_code
     if code == "invalid_client" or status == 401:
-        return AuthenticationError(
+        return InvalidClientError(
             f"{action} failed: the client's key and secret were refused",
             status=status,
             response=response,
             server_message=said,
-            hint="the client may have been deleted; create one with clients_create()",
         )
     if code == "invalid_grant" and grant_type == "refresh_token":
         return TokenExpiredError(

@@ -81,12 +81,31 @@ def _reason(exc: Exception) -> str:
 
 
 class Transport:
-    """One ``httpx.Client`` (one connection pool) with timeouts on, created on first use."""
+    """One ``httpx.Client`` (one connection pool) with timeouts on, created on first use.
 
-    def __init__(self, *, verify: bool | str = True, timeout: float = 30.0) -> None:
+    ``http_transport`` replaces the network below it: any ``httpx.BaseTransport``, as
+    ``httpx.Client(transport=...)`` takes (``httpx.MockTransport`` to test code that uses the
+    SDK without a server). Retries, timeouts and the error mapping stay the same.
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        http_transport: httpx.BaseTransport | None = None,
+    ) -> None:
         skip_httpx_cli()
+        if http_transport is not None and not callable(
+            getattr(http_transport, "handle_request", None)
+        ):
+            raise TypeError(
+                f"transport= must be an httpx transport (httpx.BaseTransport, e.g. "
+                f"httpx.MockTransport(handler)), not {type(http_transport).__name__}"
+            )
         self.verify = verify
         self.timeout = timeout
+        self.http_transport = http_transport
         self._client: httpx.Client | None = None
 
     @property
@@ -95,7 +114,7 @@ class Transport:
             import httpx
 
             self._client = httpx.Client(
-                transport=_tls_on_demand(self.verify),
+                transport=self.http_transport or _tls_on_demand(self.verify),
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
                 follow_redirects=False,
                 headers={"User-Agent": f"agavepy/{__version__}", "Accept": "application/json"},

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agavepy import _oauth, prompts
 from agavepy._api import ClientsAPI, TenantsAPI, TokensAPI, check_client_name
@@ -34,6 +34,9 @@ from agavepy.models import Profile, TokenPair
 from agavepy.session import WIRE_KEYS, SessionStore, same_identity
 from agavepy.tables import ClientList, SubscriptionList, TenantList, tenants_table
 from agavepy.wire import DEFAULT_TIER
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Where ``agave-server serve`` answers by default: the embedded tenants list.
 DEFAULT_TENANTS_URL = "http://127.0.0.1:8000/tenants"
@@ -73,8 +76,12 @@ class Agave:
         verify: bool | str = True,
         timeout: float = 30.0,
         prompt: bool = True,
+        transport: httpx.BaseTransport | None = None,
         **legacy: Any,
     ) -> None:
+        """``transport``: an ``httpx`` transport to send requests through instead of the
+        network (as ``httpx.Client(transport=...)``), e.g. ``httpx.MockTransport(handler)`` in
+        the tests of code that uses the SDK."""
         self.api_server = check_url(api_server, "api_server").rstrip("/") if api_server else None
         self.tenant_id = tenant_id
         self._username_source: str | None = None
@@ -100,7 +107,7 @@ class Agave:
         if legacy:
             raise TypeError(f"Agave() got unexpected arguments: {', '.join(sorted(legacy))}")
         self.store = SessionStore(cache_dir)
-        self.transport = Transport(verify=verify, timeout=timeout)
+        self.transport = Transport(verify=verify, timeout=timeout, http_transport=transport)
         self._extra: dict[str, Any] = {}
         self.tenants = TenantsAPI(self)
         self.clients = ClientsAPI(self)
@@ -315,11 +322,14 @@ class Agave:
         key, secret = self.require_client()
         with self.store.lock():
             newer = self._saved_newer_pair(stale)
-            if newer is not None:
+            if newer is not None and not newer.is_expired(leeway=REFRESH_WINDOW):
+                # Another process refreshed first: use its tokens, and save them where this
+                # session is saved (``current`` too, when it still holds this session).
                 self.set_pair(newer)
+                self.persist(make_current=False)
                 return newer
             pair = _oauth.refresh_grant(
-                self.transport, self.base_url(), key, secret, stale.refresh_token
+                self.transport, self.base_url(), key, secret, (newer or stale).refresh_token
             )
             self.set_pair(pair)
             self.persist(make_current=False)
@@ -430,14 +440,18 @@ class Agave:
         return self.clients.list(auth=self.credentials(ask_username=True))
 
     def clients_delete(self, client_name: str | None = None) -> None:
-        """Delete a client (this session's when no name); forget its key if it was ours."""
+        """Delete a client (this session's when no name) and forget its saved session.
+
+        When it was this session's client, its name, key, secret and tokens are forgotten too.
+        """
         name = self._client_name_or_current(client_name)
         self.base_url()
         self.clients.delete(name, auth=self.credentials())
+        self.store.forget(self.tenant_id or "", self.username or "", name)
         if name == self.client_name:
             self.api_key = self.api_secret = ""
+            self.client_name = None
             self.set_pair(None)
-            self.store.forget(self.tenant_id or "", self.username or "", name)
 
     def clients_subscribe(
         self,

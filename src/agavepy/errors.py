@@ -56,6 +56,16 @@ class AuthenticationError(AgaveError):
     default_hint = "check the username and password (or the client's key and secret)"
 
 
+class InvalidClientError(AuthenticationError):
+    """401 from the token endpoint: the client's key and secret were refused, not the user's
+    password (the client was deleted, or its secret was replaced)."""
+
+    default_hint = (
+        "the client may have been deleted or its secret replaced; clients_list() shows your "
+        "clients, clients_create(name, description) makes a new one"
+    )
+
+
 class PermissionDeniedError(AgaveError):
     """403: the credentials are good but not allowed to do this."""
 

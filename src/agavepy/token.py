@@ -20,6 +20,8 @@ from agavepy.errors import NoTokenError
 from agavepy.models import TokenPair
 
 if TYPE_CHECKING:
+    import httpx
+
     from agavepy._auth import BearerAuth
 
 
@@ -40,7 +42,9 @@ class Token:
         on_change: Callable[[TokenPair], Any] | None = None,
         verify: bool | str = True,
         timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``transport``: an ``httpx`` transport instead of the network (see ``Agave``)."""
         self.api_server = check_url(api_server, "api_server").rstrip("/")
         self.api_key = api_key
         self.api_secret = api_secret
@@ -55,7 +59,7 @@ class Token:
             )
         self.pair = pair
         self.on_change = on_change
-        self._transport = Transport(verify=verify, timeout=timeout)
+        self._transport = Transport(verify=verify, timeout=timeout, http_transport=transport)
 
     def __repr__(self) -> str:
         state = "no token"

@@ -28,6 +28,9 @@ CLI_HINTS = {
     "SessionError": "run `agave tenants init` and `agave clients create` first",
     "NotFoundError": "`agave clients list` shows your clients",
     "AuthenticationError": "check the username and password (-u, --password-stdin)",
+    "InvalidClientError": "the client may have been deleted or its secret replaced: "
+    "`agave clients list` shows your clients, `agave clients create -N NAME` makes a new one, "
+    "`agave sessions forget` drops this session",
     "MissingValueError": "",  # rewritten from the value's name, see _missing_value_hint
 }
 
@@ -63,14 +66,34 @@ def _missing_value_hint(exc: Exception) -> str:
     return getattr(exc, "hint", "") or ""
 
 
-def _agave_error_line(exc: Exception) -> tuple[str, int]:
+# SDK hints that name Python parameters, in ``agave`` terms.
+_PYTHON_TO_CLI = (
+    (
+        "tenants_url=... or AGAVE_TENANTS_API_BASEURL",
+        "--tenants-url URL or AGAVE_TENANTS_API_BASEURL",
+    ),
+    ("tenants_url= or AGAVE_TENANTS_API_BASEURL", "--tenants-url or AGAVE_TENANTS_API_BASEURL"),
+    ("list the tenants with list_tenants()", "`agave tenants list` shows them"),
+)
+
+
+def _translated(hint: str | None) -> str | None:
+    for python, cli in _PYTHON_TO_CLI:
+        if hint and python in hint:
+            hint = hint.replace(python, cli)
+    return hint
+
+
+def _agave_error_line(exc: Exception, hint_override: str | None = None) -> tuple[str, int]:
     """The one line for an SDK error, its hint translated to ``agave`` commands."""
     name = type(exc).__name__
-    hint = getattr(exc, "hint", None)
+    hint = _translated(getattr(exc, "hint", None))
     default = getattr(type(exc), "default_hint", None)
-    if name == "MissingValueError":
+    if hint_override is not None:
+        hint = hint_override
+    elif name == "MissingValueError":
         hint = _missing_value_hint(exc)
-    elif name in CLI_HINTS and (hint is None or hint == default or "(" in hint):
+    elif name in CLI_HINTS and (hint is None or hint == default or "()" in hint):
         hint = CLI_HINTS[name]
     text = getattr(exc, "message", str(exc))
     server_message = getattr(exc, "server_message", None)
@@ -83,6 +106,12 @@ def _agave_error_line(exc: Exception) -> tuple[str, int]:
         text += f"; {hint}"
     usage = name == "MissingValueError" or (name == "BadRequestError" and status is None)
     return " ".join(text.split()), EXIT_USAGE if usage else EXIT_FAILED
+
+
+def with_hint(exc: Exception, hint: str) -> CliError:
+    """An SDK error as the CLI's one line, with the command's own next step."""
+    line, code = _agave_error_line(exc, hint)
+    return CliError(line, code)
 
 
 def describe(exc: BaseException) -> tuple[str, int]:
@@ -106,7 +135,7 @@ def describe(exc: BaseException) -> tuple[str, int]:
 def _emit(line: str, code: int, kind: str, state: State, status: int | None = None) -> int:
     if state.json:
         doc = {"error": {"type": kind, "message": line, "status": status, "exit_code": code}}
-        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     click.echo(f"agave: {line}", err=True)
     return code
 

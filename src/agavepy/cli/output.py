@@ -28,13 +28,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _on_terminal() -> bool:
+def on_terminal() -> bool:
+    """stdout is a terminal (a person reads it), not a pipe or a file."""
     return sys.stdout.isatty()
 
 
 def emit_json(data: Any) -> None:
-    """The one JSON document of this run."""
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+    """The one JSON document of this run (UTF-8, non-ASCII as is: ``jq`` reads it)."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 def _plain_rows(rows: Iterable[Sequence[str]]) -> None:
@@ -79,7 +80,7 @@ def show_list(state: State, items: list[dict[str, Any]], columns: Columns, empty
         return
     headers = [header for header, _ in columns]
     rows = [[_text(item.get(key)) for _, key in columns] for item in items]
-    if _on_terminal():
+    if on_terminal():
         _rich_table(headers, rows, None)
     else:
         _plain_rows([headers, *rows])
@@ -95,7 +96,7 @@ def show_record(
     if state.quiet:
         return
     rows = [[label, _text(record.get(key))] for label, key in fields]
-    if _on_terminal():
+    if on_terminal():
         _rich_table(None, rows, title)
     else:
         if title:

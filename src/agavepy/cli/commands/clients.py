@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from agavepy.cli import credentials, output
+from agavepy.cli import complete, credentials, output
 from agavepy.cli.connect import open_agave, store, user_auth
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
 from agavepy.cli.options import global_options
@@ -21,7 +21,7 @@ from agavepy.cli.state import State
 if TYPE_CHECKING:
     from agavepy.agave import Agave
 
-TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
+TIER = complete.Tier()
 
 CLIENT_COLUMNS = (
     ("NAME", "name"),
@@ -57,6 +57,7 @@ client_option = click.option(
     "client_name",
     metavar="CLIENT",
     help="The client (default: the session's client).",
+    shell_complete=complete.client_names,
 )
 version_option = click.option(
     "-V",
@@ -118,7 +119,7 @@ def _name_the_tenant(ag: Agave) -> None:
 @click.option(
     "-T",
     "--tier",
-    type=click.Choice(TIERS, case_sensitive=False),
+    type=TIER,
     default="Unlimited",
     show_default=True,
     help="Rate-limit tier.",
@@ -140,10 +141,13 @@ def create(
       agave clients create -N my_client -D "my laptop"
       echo "$PW" | agave clients create -N ci -u bob --password-stdin --json
     """
+    from agavepy._api import check_client_name
+
     if not name:
         if not credentials.can_prompt():
             raise MissingInput("client name", "pass -N/--name NAME")
         name = credentials.ask("Client name")
+    check_client_name(name)  # before asking for a password that could not be used
     ag = open_agave(state)
     client = ag.clients.create(name, description, tier, callback_url, auth=user_auth(state, ag))
     # The new client becomes the session's; tokens of the previous one are not carried over.
@@ -174,7 +178,7 @@ def list_(state: State) -> None:
 
 
 @clients.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.client_names)
 @global_options
 @click.pass_obj
 def show(state: State, name: str) -> None:
@@ -190,30 +194,41 @@ def show(state: State, name: str) -> None:
 
 
 @clients.command("delete")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete.client_names)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @global_options
 @click.pass_obj
-def delete(state: State, name: str | None) -> None:
+def delete(state: State, name: str | None, yes: bool) -> None:
     """Delete client NAME (default: the session's client); its tokens stop working.
+
+    On a terminal it asks first (--yes skips the question). Its saved session is
+    forgotten (`agave sessions list` no longer shows it).
 
     \b
     Example:
       agave clients delete my_old_client
+      agave clients delete my_old_client --yes
     """
-    name = _session_client(name)
+    from agavepy._api import check_client_name
+
+    name = check_client_name(_session_client(name))
     ag = open_agave(state)
+    if not yes and credentials.can_prompt():
+        question = f"Delete client {name} on {ag.api_server}? Its key and tokens stop working"
+        if not click.confirm(question, err=True):
+            raise CliError(f"client {name} not deleted (answered no)")
     ag.clients.delete(name, auth=user_auth(state, ag))
+    ag.store.forget(ag.tenant_id or "", ag.username or "", name)  # its saved session
     if name == ag.client_name:  # the session's client is gone: forget its key and tokens
         ag.api_key = ag.api_secret = ""
         ag.set_pair(None)
-        ag.store.forget(ag.tenant_id or "", ag.username or "", name)
     if state.json:
         output.emit_json({"deleted": name})
     output.say(state, f"Client {name} deleted.")
 
 
 @clients.command("subscriptions")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete.client_names)
 @global_options
 @click.pass_obj
 def subscriptions(state: State, name: str | None) -> None:
@@ -236,7 +251,7 @@ def subscriptions(state: State, name: str | None) -> None:
 @version_option
 @provider_option
 @client_option
-@click.option("--tier", type=click.Choice(TIERS, case_sensitive=False), help="Subscription tier.")
+@click.option("--tier", type=TIER, help="Subscription tier.")
 @global_options
 @click.pass_obj
 def subscribe(

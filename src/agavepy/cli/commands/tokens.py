@@ -3,6 +3,8 @@
 ``create`` uses the password grant with the session's client; ``refresh``
 the refresh-token grant (the server rotates both tokens and the session is
 saved); ``show`` reads only the session file and never calls the server.
+On a terminal the tokens are masked, as ``gh`` does (``--show-token`` or
+``--json`` print them whole).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import click
 
 from agavepy.cli import durations, output
 from agavepy.cli.connect import current_session, open_agave, store, user_auth
-from agavepy.cli.failures import CliError
+from agavepy.cli.failures import EXIT_USAGE, CliError
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
 
@@ -65,20 +67,46 @@ def _describe(session: dict[str, Any], client_name: str | None) -> dict[str, Any
     }
 
 
-def _show_saved(state: State, title: str) -> None:
-    """Print the token as now saved in the session."""
-    session = current_session()
-    record = _describe(session, store().current_client_name())
+MASK_KEEP = 4  # characters of a token shown before the mask
+
+show_token_option = click.option(
+    "--show-token",
+    is_flag=True,
+    help="Print the tokens whole on a terminal too (they are masked there otherwise).",
+)
+
+
+def mask(token: str) -> str:
+    """``abcd****...``: enough to tell two tokens apart, not enough to use one."""
+    if not token:
+        return ""
+    return token[:MASK_KEEP] + "*" * min(max(len(token) - MASK_KEEP, 4), 32)
+
+
+def _show(
+    state: State, session: dict[str, Any], client_name: str | None, title: str, whole: bool
+) -> None:
+    """Print a session's token; masked on a terminal unless ``whole`` (or --json)."""
+    record = _describe(session, client_name)
     if state.json:
         record.pop("expires")  # words that change every second are no stable key
+    elif not whole and output.on_terminal():
+        record["access_token"] = mask(record["access_token"])
+        record["refresh_token"] = mask(record["refresh_token"])
     output.show_record(state, record, TOKEN_FIELDS, title=title)
+
+
+def _show_saved(state: State, title: str, whole: bool = False) -> None:
+    """Print the token as now saved in the session."""
+    _show(state, current_session(), store().current_client_name(), title, whole)
 
 
 @tokens.command("create")
 @click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
+@show_token_option
 @global_options
 @click.pass_obj
-def create(state: State, save: bool) -> None:
+def create(state: State, save: bool, show_token: bool) -> None:
     """Get a new access token with your username and password (password grant).
 
     Uses the session's client (`agave clients create` makes one) and saves
@@ -92,23 +120,41 @@ def create(state: State, save: bool) -> None:
     ag = open_agave(state)
     ag.require_client()  # before asking for a password that could not be used
     ag.tokens.create(*user_auth(state, ag))  # saves the session
-    _show_saved(state, "Token created")
+    _show_saved(state, "Token created", show_token)
 
 
 @tokens.command("refresh")
 @click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
+@show_token_option
 @global_options
 @click.pass_obj
-def refresh(state: State, save: bool) -> None:
+def refresh(state: State, save: bool, show_token: bool) -> None:
     """Trade the refresh token for a new access token (and a new refresh token).
+
+    When another program already refreshed this session's tokens, their fresh
+    tokens are taken instead (a refresh token works once) and the title says so.
 
     \b
     Example:
       agave tokens refresh
     """
     ag = open_agave(state)
-    ag.tokens.refresh(force=True)  # saves the session
-    _show_saved(state, "Token refreshed")
+    ag.require_client()
+    if not ag.refresh_token:
+        raise CliError(
+            "the session has no refresh token; run `agave tokens create`",
+            EXIT_USAGE if not ag.token else 1,
+        )
+    before = ag.pair()
+    saved = ag.store.find(ag.tenant_id or "", ag.username or "", ag.client_name or "") or {}
+    pair = ag.tokens.refresh(force=True)  # saves the session
+    if before is not None and pair.refresh_token == before.refresh_token:
+        raise CliError("the token was not refreshed; run `agave tokens create`")
+    adopted = pair.refresh_token == str(saved.get("refresh_token") or "")
+    ag.persist(make_current=True)  # `current` shows what this command did, whatever it held
+    title = "Token refreshed earlier by another program" if adopted else "Token refreshed"
+    # What this session now holds, not what `current` held before.
+    _show(state, ag.session(), ag.client_name, title, show_token)
 
 
 @tokens.command("revoke")
@@ -132,9 +178,10 @@ def revoke(state: State, token: str | None) -> None:
 
 
 @tokens.command("show")
+@show_token_option
 @global_options
 @click.pass_obj
-def show(state: State) -> None:
+def show(state: State, show_token: bool) -> None:
     """Show the session's token and when it expires (local time, and how long is left).
 
     Reads ~/.agave only; nothing is sent to the server.
@@ -147,4 +194,4 @@ def show(state: State) -> None:
     session = current_session()
     if not session.get("access_token"):
         raise CliError("the session has no access token; run `agave tokens create`")
-    _show_saved(state, "Session token")
+    _show_saved(state, "Session token", show_token)
