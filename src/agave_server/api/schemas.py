@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agavepy.wire import CLIENT_NAME_PATTERN, DEFAULT_TIER, TIERS
 
+from ..oauth import registry
+
 T = TypeVar("T")
 #: The canonical tier names (agavepy.wire.TIERS) as a type.
 Tier = Literal[TIERS]  # type: ignore[valid-type]
@@ -77,6 +79,7 @@ class TenantOut(BaseModel):
     code: str
     name: str
     baseUrl: str
+    issuer: str = Field(description="OAuth/OIDC issuer: baseUrl without its trailing slash")
     contact: list[Contact]
     links: TenantLinks = Field(alias="_links")
 
@@ -207,6 +210,18 @@ def _without_null(schema: Any) -> Any:
     return schema
 
 
+class Jwk(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kty: str
+    kid: str
+    alg: str
+    use: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
 CREATE_CLIENT_BODY = _body(
     {
         "clientName": {"type": "string", "pattern": _NAME},
@@ -225,17 +240,21 @@ API_SELECTOR = {
 }
 SUBSCRIBE_BODY = _body({**API_SELECTOR, "tier": _TIER}, ["apiName"])
 UNSUBSCRIBE_BODY = _body(API_SELECTOR, None, optional_body=True)
+# client_secret_post (RFC 6749 section 2.3.1): the client's credentials in the body instead
+# of HTTP Basic (never both).
+CLIENT_SECRET_POST = {
+    "client_id": {"type": "string", "description": "consumerKey (client_secret_post)"},
+    "client_secret": {"type": "string", "description": "consumerSecret (client_secret_post)"},
+}
 TOKEN_BODY = _body(
     {
-        "grant_type": {
-            "type": "string",
-            "enum": ["password", "refresh_token", "admin_password", "client_credentials"],
-        },
+        "grant_type": {"type": "string", "enum": list(registry.grant_types())},
         "username": {"type": "string"},
         "password": {"type": "string"},
         "token_username": {"type": "string", "description": "admin_password only"},
         "refresh_token": {"type": "string"},
         "scope": {"type": "string", "description": "accepted and ignored (tools send PRODUCTION)"},
+        **CLIENT_SECRET_POST,
     },
     ["grant_type"],
 )
@@ -243,6 +262,7 @@ REVOKE_BODY = _body(
     {
         "token": {"type": "string"},
         "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+        **CLIENT_SECRET_POST,
     },
     ["token"],
 )

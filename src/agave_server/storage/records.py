@@ -17,6 +17,12 @@ class Tenant:
     contact_email: str
     contact_url: str
     created_at: int
+    access_token_format: str = "opaque"  # 'opaque' | 'jwt'
+
+    @property
+    def issuer(self) -> str:
+        """The OAuth/OIDC issuer: the base URL without its trailing slash."""
+        return self.base_url.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Client:
     tier: str
     callback_url: str
     created_at: int
+    is_resource_server: bool = False
+    post_logout_redirect_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class Token:
     revoked_at: int | None
     access_expires_at: int
     refresh_expires_at: int | None
+    issued_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,4 +96,6 @@ class BearerGrant:
 
     user: User
     client_id: int
-    subscribed: bool
+    subscribed: bool  # the token's client is subscribed to the API asked about
+    scope: str = "default"
+    expires_at: int = 0
