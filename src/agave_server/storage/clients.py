@@ -7,7 +7,7 @@ one client apply in some serial order and never half-way.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -138,6 +138,36 @@ def delete_client(db: Database, client_id: int) -> bool:
         conn.execute(delete(subscriptions).where(subscriptions.c.client_id == client_id))
         conn.execute(delete(clients).where(clients.c.id == client_id))
     return True
+
+
+def update_client(db: Database, client_id: int, changes: dict[str, str]) -> Client | None:
+    """Set the given columns of one client; returns it as stored now (None if it is gone)."""
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return None
+        if changes:
+            conn.execute(update(clients).where(clients.c.id == client_id).values(**changes))
+        row = conn.execute(select(clients).where(clients.c.id == client_id)).first()
+    return _client(row)
+
+
+def replace_secret(db: Database, client_id: int, secret_digest: str) -> int | None:
+    """Give the client a new secret and revoke every token it holds, in one transaction.
+
+    Nobody can use the old secret, or a token issued with it, once this commits; returns how
+    many unrevoked token pairs were revoked (None when the client is gone).
+    """
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return None
+        conn.execute(
+            update(clients).where(clients.c.id == client_id).values(secret_digest=secret_digest)
+        )
+        return conn.execute(
+            update(tokens)
+            .where(tokens.c.client_id == client_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        ).rowcount
 
 
 def list_subscriptions(db: Database, client_id: int) -> list[Subscription]:
