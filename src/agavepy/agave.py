@@ -30,7 +30,7 @@ from agavepy.errors import (
     NoTokenError,
     SessionError,
 )
-from agavepy.models import Profile, TokenPair
+from agavepy.models import Client, Profile, TokenPair
 from agavepy.session import WIRE_KEYS, SessionStore, same_identity
 from agavepy.tables import ClientList, SubscriptionList, TenantList, tenants_table
 
@@ -437,6 +437,31 @@ class Agave:
             self.api_key = self.api_secret = ""
             self.set_pair(None)
             self.store.forget(self.tenant_id or "", self.username or "", name)
+
+    def clients_update(
+        self,
+        client_name: str | None = None,
+        description: str | None = None,
+        tier: str | None = None,
+        callback_url: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+    ) -> Client:
+        """Change a client (this session's when no name); returns it as it is now."""
+        name = self._client_name_or_current(client_name)
+        self.base_url()
+        return self.clients.update(
+            name, description, tier, callback_url, post_logout_redirect_uri, auth=self.credentials()
+        )
+
+    def clients_reset_secret(self, client_name: str | None = None) -> Client:
+        """Give a client (this session's when no name) a new secret; its tokens stop working.
+
+        For this session's client the new secret becomes ``api_secret`` and is saved; for
+        another client it is only in the returned record's ``consumer_secret``.
+        """
+        name = self._client_name_or_current(client_name)
+        self.base_url()
+        return self.clients.reset_secret(name, auth=self.credentials())
 
     def clients_subscribe(
         self,

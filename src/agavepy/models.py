@@ -59,10 +59,13 @@ class Client:
     tier: str
     callback_url: str
     consumer_secret: str | None = field(default=None, repr=False)
+    #: Where RP-initiated logout may send the browser; None from servers that do not say.
+    post_logout_redirect_uri: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Client:
         secret = data.get("consumerSecret")
+        logout = data.get("postLogoutRedirectUri")
         return cls(
             name=_text(data.get("name")),
             description=_text(data.get("description")),
@@ -70,6 +73,7 @@ class Client:
             tier=_text(data.get("tier")),
             callback_url=_text(data.get("callbackUrl")),
             consumer_secret=None if secret is None else str(secret),
+            post_logout_redirect_uri=None if logout is None else str(logout),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -82,6 +86,8 @@ class Client:
         }
         if self.consumer_secret is not None:
             out["consumerSecret"] = self.consumer_secret
+        if self.post_logout_redirect_uri is not None:
+            out["postLogoutRedirectUri"] = self.post_logout_redirect_uri
         return out
 
 
