@@ -53,9 +53,7 @@ def read(path):
     return json.loads(path.read_text())
 
 
-def test_reset_secret_of_the_session_client_updates_the_saved_session(
-    make_agave, user, cache_dir
-):
+def test_reset_secret_of_the_session_client_updates_the_saved_session(make_agave, user, cache_dir):
     ag = make_agave(user)
     ag.clients_create("mine", "")
     ag.get_access_token()
