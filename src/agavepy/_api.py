@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agavepy import _oauth
 from agavepy._transport import envelope_result
 from agavepy.errors import BadRequestError, NetworkError, NotFoundError, NoTokenError
-from agavepy.models import Client, Subscription, Tenant, TokenPair
+from agavepy.models import Client, Subscription, Tenant, TokenInfo, TokenPair
 from agavepy.tables import ClientList, SubscriptionList, TenantList
 
 if TYPE_CHECKING:
@@ -279,7 +279,7 @@ class TokensAPI:
         ag = self._ag
         key, secret = ag.require_client()
         user, pw = ag.credentials(username=username, password=password)
-        pair = _oauth.password_grant(ag.transport, ag.base_url(), key, secret, user, pw)
+        pair = _oauth.password_grant(ag.transport, ag.endpoints(), key, secret, user, pw)
         ag.set_pair(pair)
         ag.persist(make_current=True)
         return pair
@@ -305,4 +305,20 @@ class TokensAPI:
             token = pair.access_token
             ag.set_pair(None)
             ag.persist(make_current=False)
-        _oauth.revoke(ag.transport, ag.base_url(), key, secret, token)
+        _oauth.revoke(ag.transport, ag.endpoints(), key, secret, token)
+
+    def introspect(self, token: str | None = None) -> TokenInfo:
+        """What the tenant says about ``token`` (default: the current access token), asked
+        with this session's client (RFC 7662). Inactive tokens are an answer, not an error.
+
+        A client may look at the tokens it was issued; a client the operator marked as a
+        resource server, at any token of its tenant.
+        """
+        ag = self._ag
+        key, secret = ag.require_client()
+        if token is None:
+            pair = ag.pair()
+            if pair is None:
+                raise NoTokenError()
+            token = pair.access_token
+        return _oauth.introspect(ag.transport, ag.endpoints(), key, secret, token)

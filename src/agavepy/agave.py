@@ -21,6 +21,7 @@ from typing import Any
 
 from agavepy import _oauth, prompts
 from agavepy._api import ClientsAPI, TenantsAPI, TokensAPI, check_client_name
+from agavepy._discovery import Endpoints, discover, issuer_of
 from agavepy._transport import Transport, check_url, envelope_result
 from agavepy.errors import (
     AgaveError,
@@ -101,6 +102,7 @@ class Agave:
         self.store = SessionStore(cache_dir)
         self.transport = Transport(verify=verify, timeout=timeout)
         self._extra: dict[str, Any] = {}
+        self._endpoints: Endpoints | None = None  # the tenant's, found once per session
         self.tenants = TenantsAPI(self)
         self.clients = ClientsAPI(self)
         self.tokens = TokensAPI(self)
@@ -175,6 +177,22 @@ class Agave:
         if not self.api_server:
             self.init()
         return str(self.api_server)
+
+    def endpoints(self) -> Endpoints:
+        """The tenant's OAuth endpoints: from its discovery document when it has one
+        (``{issuer}/.well-known/openid-configuration``), else the Agave defaults.
+
+        Asked once per session object (again only after a network failure, or when the
+        base URL changes); never prompts.
+        """
+        base = self.base_url()
+        cached = self._endpoints
+        if cached is not None and cached.issuer == issuer_of(base):
+            return cached
+        found, keep = discover(self.transport, base)
+        if keep:
+            self._endpoints = found
+        return found
 
     # ------------------------------------------------------------------
     # Credentials and session state (used by the typed layer)
@@ -318,7 +336,7 @@ class Agave:
                 self.set_pair(newer)
                 return newer
             pair = _oauth.refresh_grant(
-                self.transport, self.base_url(), key, secret, stale.refresh_token
+                self.transport, self.endpoints(), key, secret, stale.refresh_token
             )
             self.set_pair(pair)
             self.persist(make_current=False)
