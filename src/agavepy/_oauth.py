@@ -18,6 +18,7 @@ from agavepy.errors import (
     AgaveError,
     AuthenticationError,
     BadRequestError,
+    ClientAuthenticationError,
     NotFoundError,
     PermissionDeniedError,
     TokenExpiredError,
@@ -58,12 +59,11 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
     said = body.get("error_description") if isinstance(body, dict) else None
     status = response.status_code
     if code == "invalid_client" or status == 401:
-        return AuthenticationError(
+        return ClientAuthenticationError(
             f"{action} failed: the client's key and secret were refused",
             status=status,
             response=response,
             server_message=said,
-            hint="the client may have been deleted; create one with clients_create()",
         )
     if code == "invalid_grant" and grant_type == "refresh_token":
         return TokenExpiredError(
