@@ -194,7 +194,8 @@ class TokenVerifier:
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise InvalidTokenError(
-                f"the token is signed with {_shown(alg)}; only {', '.join(self.algorithms)} are accepted"
+                f"the token is signed with {_shown(alg)}; "
+                f"only {', '.join(self.algorithms)} are accepted"
             )
         typ = str(header.get("typ", "")).lower()
         if typ not in _ACCESS_TOKEN_TYPES:
