@@ -17,6 +17,8 @@ def test_update_changes_only_what_is_given(logged_in):
         "https://portal.example.org/cb",
         "-T",
         "gold",
+        "--post-logout-redirect-uri",
+        "https://portal.example.org/bye",
         "--json",
     )
     assert res.code == 0, str(res)
@@ -26,6 +28,7 @@ def test_update_changes_only_what_is_given(logged_in):
         "https://portal.example.org/cb",
         "Gold",
     )
+    assert client["postLogoutRedirectUri"] == "https://portal.example.org/bye"
     assert client["description"] == created["description"]
     assert "consumerSecret" not in client
     shown = agave.as_user(user, "clients", "show", name, "--json").json()
@@ -34,6 +37,7 @@ def test_update_changes_only_what_is_given(logged_in):
     res = agave.as_user(user, "clients", "update", "-D", "lab portal")
     assert res.code == 0, str(res)
     assert "Client updated" in res.out and "lab portal" in res.out
+    assert "post-logout redirect  https://portal.example.org/bye" in res.out
     # The session's token was not touched.
     assert agave.ok("whoami", "--json").json()["username"] == user.username
 

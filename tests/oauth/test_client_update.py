@@ -56,6 +56,26 @@ def test_update_keeps_fields_not_given_and_clears_with_empty(http, user):
     assert (got["description"], got["callbackUrl"], got["tier"]) == ("", "", "Bronze")
 
 
+def test_post_logout_redirect_uri_is_set_checked_and_cleared(http, user):
+    client = create_client(http, user)
+    shown = http.get(f"/clients/v2/{client.name}", auth=user.auth).json()["result"]
+    assert shown["postLogoutRedirectUri"] == ""  # present on every client, empty by default
+    url = "https://hub.example.org/hub/logout"
+    r = http.put(f"/clients/v2/{client.name}", json={"postLogoutRedirectUri": url}, auth=user.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["postLogoutRedirectUri"] == url
+    r = http.put(
+        f"/clients/v2/{client.name}",
+        data={"postLogoutRedirectUri": "javascript:alert(1)"},
+        auth=user.auth,
+    )
+    assert r.status_code == 400
+    assert "postLogoutRedirectUri" in r.json()["message"]
+    assert "http:// or https://" in r.json()["message"]
+    r = http.put(f"/clients/v2/{client.name}", data={"postLogoutRedirectUri": ""}, auth=user.auth)
+    assert r.json()["result"]["postLogoutRedirectUri"] == ""
+
+
 def test_update_leaves_tokens_and_secret_working(http, user):
     client = create_client(http, user)
     pair = password_token(http, client)
@@ -101,7 +121,7 @@ def test_bad_callback_url_names_field_and_what_is_allowed(http, user, url, says)
         ({"tier": ""}, "Bronze, Silver, Gold, Unlimited"),
         ({"description": "x" * 1001}, "at most 1000"),
         ({}, "Nothing to change"),
-        ({"unknown": "field"}, "description, callbackUrl, tier"),
+        ({"unknown": "field"}, "description, callbackUrl, tier, postLogoutRedirectUri"),
         ({"clientName": "another", "description": "x"}, "cannot be renamed"),
     ],
 )
@@ -172,5 +192,10 @@ def test_new_operations_are_documented(http):
     put = spec["paths"]["/clients/v2/{name}"]["put"]
     assert put["security"] == [{"basicAuth": []}]
     form = put["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
-    assert set(form["properties"]) >= {"description", "callbackUrl", "tier"}
+    assert set(form["properties"]) >= {
+        "description",
+        "callbackUrl",
+        "tier",
+        "postLogoutRedirectUri",
+    }
     assert "post" in spec["paths"]["/clients/v2/{name}/secret"]

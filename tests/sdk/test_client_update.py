@@ -30,6 +30,9 @@ def test_update_returns_the_client_as_it_is_now(make_agave, user, capsys):
     )
     assert ag.clients.get("upd1") == changed
     assert ag.clients.update("upd1", tier="gold", callback_url="").tier == "Gold"
+    assert changed.post_logout_redirect_uri == ""
+    logout = ag.clients.update("upd1", post_logout_redirect_uri="https://x.org/bye")
+    assert logout.post_logout_redirect_uri == "https://x.org/bye"
     assert ag.clients.get("upd1").callback_url == ""
     assert capsys.readouterr().out == ""
 

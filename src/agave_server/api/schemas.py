@@ -32,6 +32,9 @@ class ClientOut(BaseModel):
     consumerKey: str
     tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
     callbackUrl: str
+    postLogoutRedirectUri: str = Field(
+        description="Extension: where RP-initiated logout may send the browser ('' = none)."
+    )
     links: ClientLinks = Field(alias="_links")
 
 
@@ -232,6 +235,12 @@ UPDATE_CLIENT_BODY = _body(
             "pattern": _REDIRECT_URL,
             "description": "absolute http(s) URL without a #fragment; '' clears it",
         },
+        "postLogoutRedirectUri": {
+            "type": ["string", "null"],
+            "maxLength": 2048,
+            "pattern": _REDIRECT_URL,
+            "description": "where RP-initiated logout may return to (same rules as callbackUrl)",
+        },
         "tier": {
             **_TIER,
             "pattern": _TIER["pattern"].replace(")?$", ")$"),
@@ -239,7 +248,7 @@ UPDATE_CLIENT_BODY = _body(
         },
     },
     None,
-    any_of_required=["description", "callbackUrl", "tier"],
+    any_of_required=["description", "callbackUrl", "tier", "postLogoutRedirectUri"],
 )
 API_SELECTOR = {
     "apiName": {"type": "string", "pattern": _API, "description": "an API name, or * for all"},

@@ -82,6 +82,10 @@ _UPDATABLE: dict[str, tuple[str, Callable[[str], str]]] = {
     ),
     "callbackUrl": ("callback_url", lambda v: validation.redirect_url(v, "callbackUrl")),
     "tier": ("tier", lambda v: validation.tier(v, required=True)),
+    "postLogoutRedirectUri": (
+        "post_logout_redirect_uri",
+        lambda v: validation.redirect_url(v, "postLogoutRedirectUri"),
+    ),
 }
 
 
@@ -105,7 +109,8 @@ def _changes(name: str, params: Mapping[str, str]) -> dict[str, str]:
 
 
 def update(db: Database, owner: User, name: str, params: Mapping[str, str]) -> Client:
-    """Change a client's description, callbackUrl or tier; fields not given are kept.
+    """Change a client's description, callbackUrl, tier or postLogoutRedirectUri; fields not
+    given are kept.
 
     Its key, secret, subscriptions and tokens are untouched (a new callbackUrl only affects
     authorization requests made from now on).

@@ -117,7 +117,8 @@ def _update(request: Request, params: Mapping[str, str]) -> Response:
 
 @router.put(
     "/clients/v2/{name}",
-    summary="Change a client's description, callbackUrl or tier (fields not given are kept)",
+    summary="Change a client's description, callbackUrl, tier or postLogoutRedirectUri "
+    "(fields not given are kept)",
     description="An extension of the Agave API (the old tools never call it). The key, the "
     "secret, the subscriptions and the tokens stay as they are." + ENVELOPE_PARAMS_NOTE,
     responses={

@@ -20,6 +20,7 @@ from agavepy.cli.state import State
 
 if TYPE_CHECKING:
     from agavepy.agave import Agave
+    from agavepy.models import Client
 
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 
@@ -72,6 +73,13 @@ provider_option = click.option(
     metavar="PROVIDER",
     help="API provider (default: admin).",
 )
+
+
+def _fields(client: Client) -> output.Columns:
+    """The rows of one client: its post-logout redirect too, when the server has the field."""
+    if client.post_logout_redirect_uri is None:
+        return CLIENT_FIELDS
+    return (*CLIENT_FIELDS, ("post-logout redirect", "postLogoutRedirectUri"))
 
 
 @click.group()
@@ -186,7 +194,7 @@ def show(state: State, name: str) -> None:
     """
     ag = open_agave(state)
     client = ag.clients.get(name, auth=user_auth(state, ag))
-    output.show_record(state, client.to_json(), CLIENT_FIELDS)
+    output.show_record(state, client.to_json(), _fields(client))
 
 
 @clients.command("update")
@@ -243,10 +251,7 @@ def update(
         post_logout_redirect_uri,
         auth=user_auth(state, ag),
     )
-    fields = CLIENT_FIELDS
-    if client.post_logout_redirect_uri is not None:
-        fields = (*CLIENT_FIELDS, ("post-logout redirect", "postLogoutRedirectUri"))
-    output.show_record(state, client.to_json(), fields, title="Client updated")
+    output.show_record(state, client.to_json(), _fields(client), title="Client updated")
 
 
 RESET_NOTICE = (
