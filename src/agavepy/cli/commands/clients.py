@@ -279,7 +279,8 @@ def reset_secret(state: State, name: str | None) -> None:
     name = _session_client(name)
     ag = open_agave(state)
     client = ag.clients.reset_secret(name, auth=user_auth(state, ag))  # saves it if ours
-    output.show_record(state, client.to_json(), CREATED_FIELDS, title="New client secret")
+    fields = (*CREATED_FIELDS, *_fields(client)[len(CLIENT_FIELDS) :])
+    output.show_record(state, client.to_json(), fields, title="New client secret")
     output.warn(state, RESET_NOTICE)
     if client.consumer_key and client.consumer_key == ag.api_key:
         output.warn(
