@@ -58,11 +58,12 @@ class AuthenticationError(AgaveError):
 
 class InvalidClientError(AuthenticationError):
     """401 from the token endpoint: the client's key and secret were refused, not the user's
-    password (the client was deleted, or its secret was replaced)."""
+    password (the client was deleted, or its secret was reset elsewhere)."""
 
     default_hint = (
-        "the client may have been deleted or its secret replaced; clients_list() shows your "
-        "clients, clients_create(name, description) makes a new one"
+        "the client may have been deleted or its secret reset; clients_list() shows your "
+        "clients, clients_reset_secret() or clients_create(name, description) gives the "
+        "session a working one"
     )
 
 

@@ -140,15 +140,6 @@ def find_in_tenant(db: Database, tenant_id: int, name: str) -> list[tuple[Client
     ]
 
 
-def update_client(db: Database, client_id: int, **values: object) -> bool:
-    """Change columns of one client; False if it is gone."""
-    with db.write() as conn:
-        return (
-            conn.execute(update(clients).where(clients.c.id == client_id).values(**values)).rowcount
-            == 1
-        )
-
-
 def _lock_client(conn: Connection, client_id: int) -> bool:
     row = conn.execute(
         select(clients.c.id).where(clients.c.id == client_id).with_for_update()
@@ -165,6 +156,36 @@ def delete_client(db: Database, client_id: int) -> bool:
         conn.execute(delete(subscriptions).where(subscriptions.c.client_id == client_id))
         conn.execute(delete(clients).where(clients.c.id == client_id))
     return True
+
+
+def update_client(db: Database, client_id: int, changes: dict[str, object]) -> Client | None:
+    """Set the given columns of one client; returns it as stored now (None if it is gone)."""
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return None
+        if changes:
+            conn.execute(update(clients).where(clients.c.id == client_id).values(**changes))
+        row = conn.execute(select(clients).where(clients.c.id == client_id)).first()
+    return _client(row)
+
+
+def replace_secret(db: Database, client_id: int, secret_digest: str) -> int | None:
+    """Give the client a new secret and revoke every token it holds, in one transaction.
+
+    Nobody can use the old secret, or a token issued with it, once this commits; returns how
+    many unrevoked token pairs were revoked (None when the client is gone).
+    """
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return None
+        conn.execute(
+            update(clients).where(clients.c.id == client_id).values(secret_digest=secret_digest)
+        )
+        return conn.execute(
+            update(tokens)
+            .where(tokens.c.client_id == client_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        ).rowcount
 
 
 def list_subscriptions(db: Database, client_id: int) -> list[Subscription]:

@@ -28,9 +28,10 @@ CLI_HINTS = {
     "SessionError": "run `agave tenants init` and `agave clients create` first",
     "NotFoundError": "`agave clients list` shows your clients",
     "AuthenticationError": "check the username and password (-u, --password-stdin)",
-    "InvalidClientError": "the client may have been deleted or its secret replaced: "
-    "`agave clients list` shows your clients, `agave clients create -N NAME` makes a new one, "
-    "`agave sessions forget` drops this session",
+    "InvalidClientError": "the client may have been deleted or its secret reset: "
+    "`agave clients list` shows your clients, `agave clients reset-secret NAME` or "
+    "`agave clients create -N NAME` gives it a working one, `agave sessions forget` drops "
+    "this session",
     "MissingValueError": "",  # rewritten from the value's name, see _missing_value_hint
 }
 
