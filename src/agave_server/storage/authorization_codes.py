@@ -108,6 +108,26 @@ def used_family(db: Database, code_id: int) -> str | None:
     return row.family_id if row else None
 
 
+REPLAYED = "-"  # family_id of a code whose replay was seen (no real family id is "-")
+
+
+def mark_replayed(db: Database, code_id: int) -> str | None:
+    """Mark a used code as replayed; returns the family its first exchange received."""
+    with db.write() as conn:
+        row = conn.execute(
+            select(authorization_codes.c.family_id)
+            .where(authorization_codes.c.id == code_id)
+            .with_for_update()
+        ).first()
+        conn.execute(
+            update(authorization_codes)
+            .where(authorization_codes.c.id == code_id)
+            .values(family_id=REPLAYED)
+        )
+    family = row.family_id if row else None
+    return family if family and family != REPLAYED else None
+
+
 def nonce_seen(db: Database, client_id: int, nonce: str) -> bool:
     """Whether a live code of this client already carries this nonce (OIDC replay check)."""
     with db.read() as conn:
