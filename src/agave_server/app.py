@@ -59,12 +59,16 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from .pages.render import not_found_page, wants_page
+
     @app.exception_handler(AgaveError)
     async def agave_error(request: Request, exc: AgaveError) -> Response:
         return error_envelope(exc.status, exc.message, exc.headers, request.query_params)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):  # a person's browser: a page
+            return not_found_page(request)
         if exc.status_code == 404:
             message = f"No such resource: {request.method} {request.url.path[:200]}"
         elif exc.status_code == 405:
@@ -179,6 +183,18 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
     return lifespan
 
 
+def _install_pages(app: FastAPI) -> None:
+    """The pages for people (sign-in, consent, sign-out) and their security headers."""
+    from .pages import assets, authorize, login, logout
+    from .pages.headers import SecurityHeaders
+    from .pages.render import answer_page
+
+    for module in (assets, login, authorize, logout):
+        app.include_router(module.router)
+    app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
+    app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
@@ -209,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, tenants, clients, token, profiles, keys):
         app.include_router(module.router)
+    _install_pages(app)
     _install_error_handlers(app)
     if settings.redis_url:
         _install_redis_error_handler(app)

@@ -132,17 +132,18 @@ class AgaveAuthorizationServer(AuthorizationServer):
         expires_in=None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
+        scope = scope or SCOPE  # the code flow's (openid ...) or the legacy "default"
         token: dict[str, Any] = {
-            "access_token": self._access_token(grant_type, client, user),
+            "access_token": self._access_token(grant_type, client, user, scope),
             "token_type": "bearer",
             "expires_in": self.settings.access_token_lifetime,
-            "scope": SCOPE,
+            "scope": scope,
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
         return token
 
-    def _access_token(self, grant_type: str, client: OAuthClient, user) -> str:
+    def _access_token(self, grant_type: str, client: OAuthClient, user, scope: str) -> str:
         """Opaque base62, or an RFC 9068 JWT when the request's tenant chose ``jwt``."""
         request = _current.get()
         if request is None or request.tenant.access_token_format != jwt_tokens.JWT:
@@ -150,7 +151,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
         issuer = jwt_tokens.TenantAccessTokens(
             self.keys, request.tenant, self.settings.access_token_lifetime
         )
-        return issuer.issue(client, grant_type, user, SCOPE)
+        return issuer.issue(client, grant_type, user, scope)
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
         """Store the pair's digests; a refresh also retires its parent, or loses the race.
@@ -164,12 +165,15 @@ class AgaveAuthorizationServer(AuthorizationServer):
             client_id=request.client.id,
             user_id=request.user.id,
             grant_type=request.payload.grant_type,
-            scope=SCOPE,
+            scope=token.get("scope") or SCOPE,
             access_digest=digest(token["access_token"]),
             refresh_digest=digest(token["refresh_token"]) if "refresh_token" in token else None,
             access_lifetime=self.settings.access_token_lifetime,
             refresh_lifetime=self.settings.refresh_token_lifetime,
-            family_id=parent.family_id if parent is not None else new_family_id(),
+            # A code exchange chose its family when it claimed the code (authorization_code.py).
+            family_id=parent.family_id
+            if parent is not None
+            else getattr(request, "family_id", None) or new_family_id(),
             parent_id=parent.id if parent is not None else None,
             parent_digest=request.refresh_digest if parent is not None else None,
         )
