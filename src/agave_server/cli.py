@@ -15,6 +15,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import __version__
+from .cli_identity import apply_identity_options, identity_options, show_json, show_text
 from .config import ConfigError, Settings
 from .errors import AgaveError, NotFound
 
@@ -212,6 +213,34 @@ def tenants_remove(ctx: Ctx, code: str) -> None:
     if not remove_tenant(ctx.db, code):
         raise NotFound(f"no tenant {code}")
     click.echo(f"tenant {code} removed")
+
+
+# -- tenants: identity configuration (identity-ops) ------------------------------------------
+
+
+@tenants.command("update")
+@click.argument("code")
+@identity_options
+@pass_ctx
+def tenants_update(ctx: Ctx, code: str, **options) -> None:
+    """Change a tenant's settings: how its users sign in (local, LDAP, upstream OIDC)."""
+    lines = apply_identity_options(ctx.db, ctx.tenant(code), options)
+    if not lines:
+        raise click.UsageError("nothing to change: give at least one option (see --help)")
+    for line in lines:
+        click.echo(line)
+
+
+@tenants.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def tenants_show(ctx: Ctx, code: str, as_json: bool) -> None:
+    """Print a tenant's whole configuration (secrets redacted)."""
+    from .services.identity_config import describe
+
+    config = describe(ctx.db, ctx.tenant(code))
+    click.echo(show_json(config) if as_json else show_text(config))
 
 
 # -- users ---------------------------------------------------------------------------------
