@@ -198,9 +198,9 @@ class LdapDirectory:
             conn = self._connection(self.settings.bind_dn or None, self.settings.bind_password)
             try:
                 if not conn.bind():
+                    who = self.settings.bind_dn or "anonymous"
                     raise ServiceUnavailable(
-                        f"The directory refused the bind as {self.settings.bind_dn or 'anonymous'}: "
-                        f"{conn.result.get('description')}"
+                        f"The directory refused the bind as {who}: {conn.result.get('description')}"
                     )
             finally:
                 conn.unbind()
