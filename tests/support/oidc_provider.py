@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import html
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -26,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.server import free_port
@@ -192,3 +195,33 @@ def sign_in_at_upstream(tab, login: str, password: str = "any-password") -> None
         if button.count():
             button.first.click()
             tab.wait_for_load_state()
+
+
+_FORM = re.compile(r"<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S | re.I)
+_HIDDEN = re.compile(
+    r"<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"", re.I
+)
+
+
+def answer_without_browser(authorization_url: str, login: str, stop_at: str) -> str:
+    """Sign in at the upstream with plain HTTP and return the URL it sends the browser back
+    to (starting with ``stop_at``) without opening it: what an attacker holding the answer
+    sees. A browser cannot be stopped there (redirects are not interceptable)."""
+    url = authorization_url
+    with httpx.Client(timeout=30) as upstream:
+        response = upstream.get(url)
+        for _step in range(20):
+            if response.is_redirect:
+                url = str(response.url.join(response.headers["location"]))
+                if url.startswith(stop_at):
+                    return url
+                response = upstream.get(url)
+                continue
+            found = _FORM.search(response.text)
+            assert found, f"no form at {response.url}:\n{response.text[:800]}"
+            action, body = found.groups()
+            data = dict(_HIDDEN.findall(body))
+            if 'name="login"' in body:
+                data.update(login=login, password="any-password")
+            response = upstream.post(str(response.url.join(html.unescape(action))), data=data)
+    raise AssertionError(f"the upstream never sent the browser to {stop_at}")
