@@ -8,6 +8,7 @@ delivered to another upstream's callback (mix-up), a wrong ``iss``, a replay, an
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -16,7 +17,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from joserfc.jwk import KeySet
 
+from agave_server.identity import upstream_oidc
 from tests.support.oidc_provider import (
     Account,
     ProviderSpec,
@@ -258,3 +261,45 @@ def test_tenant_without_passwords_shows_only_upstreams(oidc_setup, page):
     page.wait_for_url(f"{fed}/login")
     assert signed_in_as(page) == "ursula"
     assert "ursula" in users_of(srv, "fed")
+
+
+def test_the_real_upstreams_id_token_verifies_and_a_tampered_copy_does_not(oidc_setup):
+    """Redeem a held answer ourselves (with the PKCE verifier the server would derive from the
+    browser's cookie) to get a genuine ID token from oidc-provider, then check it with the
+    upstream's own JWKS: as it came it verifies; with one claim changed it is refused."""
+    srv, providers = oidc_setup
+    alpha = providers["alpha"]
+    http, answer = held_answer(srv, "alpha", "ada")
+    with closing(http):
+        browser_secret = http.cookies["agave_upstream_sd2e"]
+    params = dict(parse_qsl(urlsplit(answer).query))
+    state = params["state"]
+    token = httpx.post(
+        alpha.issuer + "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": f"{srv.base_url}/login/upstream/alpha/callback",
+            "code_verifier": upstream_oidc.pkce_verifier(browser_secret, state),
+        },
+        auth=(alpha.client_id, alpha.client_secret),
+    )
+    assert token.status_code == 200, token.text
+    id_token = token.json()["id_token"]
+    keys = KeySet.import_key_set(httpx.get(alpha.issuer + "/jwks").json())
+    check = {
+        "issuer": alpha.issuer,
+        "client_id": alpha.client_id,
+        "nonce": upstream_oidc.nonce_for(browser_secret, state),
+    }
+    assert upstream_oidc.verify_id_token(id_token, keys, **check)["sub"] == "ada"
+
+    header, payload, signature = id_token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = "alice-at-alpha"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(upstream_oidc.UpstreamRefused, match="not validly signed"):
+        upstream_oidc.verify_id_token(".".join((header, forged_payload, signature)), keys, **check)
+    with pytest.raises(upstream_oidc.UpstreamRefused, match="iss"):
+        wrong = {**check, "issuer": providers["beta"].issuer}
+        upstream_oidc.verify_id_token(id_token, keys, **wrong)
