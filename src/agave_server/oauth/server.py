@@ -136,7 +136,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
             "access_token": self._access_token(grant_type, client, user),
             "token_type": "bearer",
             "expires_in": self.settings.access_token_lifetime,
-            "scope": SCOPE,
+            "scope": scope or SCOPE,  # the code flow's (openid ...) or the legacy "default"
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
@@ -164,12 +164,15 @@ class AgaveAuthorizationServer(AuthorizationServer):
             client_id=request.client.id,
             user_id=request.user.id,
             grant_type=request.payload.grant_type,
-            scope=SCOPE,
+            scope=token.get("scope") or SCOPE,
             access_digest=digest(token["access_token"]),
             refresh_digest=digest(token["refresh_token"]) if "refresh_token" in token else None,
             access_lifetime=self.settings.access_token_lifetime,
             refresh_lifetime=self.settings.refresh_token_lifetime,
-            family_id=parent.family_id if parent is not None else new_family_id(),
+            # A code exchange chose its family when it claimed the code (authorization_code.py).
+            family_id=parent.family_id
+            if parent is not None
+            else getattr(request, "family_id", None) or new_family_id(),
             parent_id=parent.id if parent is not None else None,
             parent_digest=request.refresh_digest if parent is not None else None,
         )
