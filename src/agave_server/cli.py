@@ -18,6 +18,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import __version__
+from .cli_identity import apply_identity_options, identity_options, show_json, show_text
 from .config import ConfigError, Settings
 from .errors import AgaveError, NotFound
 
@@ -218,29 +219,6 @@ def tenants_add(ctx: Ctx, code, name, base_url, contact_name, contact_email, con
     click.echo(f"tenant {tenant.code} added at {tenant.base_url}")
 
 
-@tenants.command("update")
-@click.argument("code")
-@click.option(
-    "--access-token-format",
-    type=click.Choice(["opaque", "jwt"]),
-    default=None,
-    help="opaque: base62 strings (the Agave wire's default); jwt: RFC 9068 signed JWTs.",
-)
-@pass_ctx
-def tenants_update(ctx: Ctx, code: str, access_token_format: str | None) -> None:
-    """Change a tenant's settings (tokens already issued keep working)."""
-    from .services import tenants as service
-
-    tenant = ctx.tenant(code)
-    changes = []
-    if access_token_format is not None:
-        tenant = service.set_access_token_format(ctx.db, tenant, access_token_format)
-        changes.append(f"access token format {tenant.access_token_format}")
-    if not changes:
-        raise click.UsageError("nothing to change: give an option, e.g. --access-token-format")
-    click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
-
-
 @tenants.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
@@ -274,6 +252,48 @@ def tenants_remove(ctx: Ctx, code: str) -> None:
     if not remove_tenant(ctx.db, code):
         raise NotFound(f"no tenant {code}")
     click.echo(f"tenant {code} removed")
+
+
+# -- tenants: identity configuration (identity-ops) ------------------------------------------
+
+
+@tenants.command("update")
+@click.argument("code")
+@click.option(
+    "--access-token-format",
+    type=click.Choice(["opaque", "jwt"]),
+    default=None,
+    help="opaque: base62 strings (the Agave wire's default); jwt: RFC 9068 signed JWTs.",
+)
+@identity_options
+@pass_ctx
+def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **options) -> None:
+    """Change a tenant's settings: its access token format, how its users sign in (local,
+    LDAP, upstream OIDC). Tokens already issued keep working."""
+    from .services import tenants as service
+
+    tenant = ctx.tenant(code)
+    lines = []
+    if access_token_format is not None:
+        tenant = service.set_access_token_format(ctx.db, tenant, access_token_format)
+        lines.append(f"tenant {tenant.code}: access token format {tenant.access_token_format}")
+    lines += apply_identity_options(ctx.db, tenant, options)
+    if not lines:
+        raise click.UsageError("nothing to change: give at least one option (see --help)")
+    for line in lines:
+        click.echo(line)
+
+
+@tenants.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def tenants_show(ctx: Ctx, code: str, as_json: bool) -> None:
+    """Print a tenant's whole configuration (secrets redacted)."""
+    from .services.identity_config import describe
+
+    config = describe(ctx.db, ctx.tenant(code))
+    click.echo(show_json(config) if as_json else show_text(config))
 
 
 # -- users ---------------------------------------------------------------------------------

@@ -44,3 +44,13 @@ class TooManyRequests(AgaveError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, {"Retry-After": str(max(1, retry_after))})
         self.retry_after = max(1, retry_after)
+
+
+class ServiceUnavailable(AgaveError):
+    """A service the answer depends on (the tenant's LDAP directory, an upstream) is down."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message, {"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)

@@ -179,6 +179,67 @@ housekeeping = Table(
     Column("last_run", BigInteger, nullable=False),
 )
 
+# -- identity backends (revision 0005) ------------------------------------------------------
+# How a tenant's users sign in: local passwords (the users table) on or off, an LDAP directory
+# (its settings as JSON, '' when none) checked by binding as the user.
+tenant_identity = Table(
+    "tenant_identity",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("local_login", Boolean, nullable=False, server_default="1"),
+    Column("ldap", Text, nullable=False, server_default=""),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Upstream OpenID Connect providers a tenant's login page offers ("Sign in with NAME").
+upstream_providers = Table(
+    "upstream_providers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("issuer", String(1024), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("client_secret", String(1024), nullable=False),
+    Column("username_claim", String(64), nullable=False, server_default="preferred_username"),
+    Column("scope", String(255), nullable=False, server_default="openid email profile"),
+    # Comma-separated e-mail domains; '' admits everyone the upstream signs in.
+    Column("email_domains", Text, nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("tenant_id", "name", name="uq_upstream_providers_tenant_name"),
+)
+
+# A user signed in through an upstream, keyed on the upstream's (issuer, sub): never on a name.
+federated_identities = Table(
+    "federated_identities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("issuer", String(1024), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_login_at", BigInteger, nullable=False),
+    UniqueConstraint("tenant_id", "issuer", "subject", name="uq_federated_identities_subject"),
+)
+Index("ix_federated_identities_user_id", federated_identities.c.user_id)
+
+# One row per upstream sign-in in progress, consumed by its callback. Nothing secret is
+# stored: the PKCE verifier and the nonce derive from the browser's cookie, kept as a digest.
+upstream_logins = Table(
+    "upstream_logins",
+    metadata,
+    Column("state_digest", String(64), primary_key=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "upstream_id", Id, ForeignKey("upstream_providers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("browser_digest", String(64), nullable=False),
+    Column("next_path", String(2048), nullable=False, server_default=""),
+    Column("expires_at", BigInteger, nullable=False),
+)
+Index("ix_upstream_logins_expires_at", upstream_logins.c.expires_at)
+
 # -- browser sign-in and the authorization code flow (revision 0004) -------------------------
 # A signed-in browser: the cookie carries a random id, the row only its digest. Ending a
 # session (sign-out, "sign out everywhere") sets ``ended_at``, which every process sees.

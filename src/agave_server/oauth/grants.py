@@ -9,14 +9,20 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 
-from ..errors import TooManyRequests
+from ..errors import Forbidden, ServiceUnavailable, TooManyRequests
+from ..identity import PasswordLoginOff
 from ..security import digest
 from ..services import accounts
 from ..storage import now
 from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.records import Token, User
-from .errors import TooManyAttemptsError
+from .errors import (
+    PasswordGrantOffError,
+    TemporarilyUnavailableError,
+    TooManyAttemptsError,
+    description_text,
+)
 from .models import CLIENT_AUTH_METHODS, OAuthToken
 
 AUTH_METHODS = list(CLIENT_AUTH_METHODS)
@@ -42,6 +48,12 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             )
         except TooManyRequests as err:
             raise TooManyAttemptsError(err.message, err.retry_after) from None
+        except ServiceUnavailable as err:
+            raise TemporarilyUnavailableError(err.message, err.retry_after) from None
+        except PasswordLoginOff as err:
+            raise PasswordGrantOffError(err.message) from None
+        except Forbidden as err:  # e.g. a directory user whose name the tenant cannot hold
+            raise InvalidGrantError(description_text(err.message)) from None
         if user is None:
             raise InvalidGrantError("Invalid username or password.")
         return user

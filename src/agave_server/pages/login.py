@@ -18,6 +18,7 @@ from . import csrf, session
 from .navigation import link, safe_next
 from .render import page, redirect
 from .routing import form_of, page_router
+from .upstream import sign_in_choices
 
 router = page_router()
 
@@ -48,7 +49,15 @@ async def login_form(request: Request) -> Response:
         if next_path:
             return redirect(link(tenant, next_path))
         return page(request, tenant, "signed_in.html", title="Signed in")
-    return page(request, tenant, "login.html", title="Sign in", next=next_path, username="")
+    return page(
+        request,
+        tenant,
+        "login.html",
+        title="Sign in",
+        next=next_path,
+        username="",
+        **sign_in_choices(app.db, tenant),
+    )
 
 
 @router.post("/login")
@@ -78,6 +87,7 @@ async def login(request: Request) -> Response:
             title="Sign in",
             next=next_path,
             username=username[:64],
+            **sign_in_choices(app.db, tenant),
             error="Invalid username or password."
             if username and password
             else "Enter your username and your password.",

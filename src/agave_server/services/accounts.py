@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-
-from sqlalchemy.exc import SQLAlchemyError
-
+from .. import identity
 from ..errors import BadRequest, Conflict, NotFound, Unauthorized
-from ..security import hash_password, needs_rehash, verify_password
+from ..identity.local import MAX_PASSWORD
+from ..security import hash_password
 from ..storage import Database
 from ..storage import users as store
 from ..storage.records import Tenant, User
 from . import validation
 from .throttle import LoginThrottle, user_key
 
-MAX_PASSWORD = 1024
 #: New passwords are at least this long (NIST SP 800-63B's minimum); existing ones still work.
 MIN_PASSWORD = 8
-log = logging.getLogger(__name__)
 
 
 def add_user(
@@ -82,33 +78,23 @@ def authenticate(
 ) -> User | None:
     """The user if the password is right, else None; raises 429 when throttled.
 
-    The argon2 verification is slow on purpose: call this off the event loop.
+    The tenant's identity backends decide (``identity.for_tenant``: local argon2id, LDAP);
+    the throttle is checked before any of them is asked, so a guesser never reaches the
+    directory. Raises ``PasswordLoginOff`` (403) when the tenant takes no passwords at all
+    and ``ServiceUnavailable`` (503, no failure counted) when the directory cannot answer.
+    Slow on purpose (argon2 or a network bind): call this off the event loop.
     """
-    key = user_key(tenant.id, username)
+    backends = identity.for_tenant(db, tenant)
+    backends.require_password_login()
+    key = user_key(tenant.id, backends.account_name(username))
     had_failures = throttle.check(key, address, "login")
-    user = store.get_user(db, tenant.id, username) if len(password) <= MAX_PASSWORD else None
-    if not verify_password(user.password_hash if user else None, password[:MAX_PASSWORD]):
+    user = backends.authenticate(username, password)
+    if user is None:
         throttle.failed(key, address)
         return None
     if had_failures:
         throttle.succeeded(key)
-    assert user is not None and user.password_hash is not None
-    _upgrade_hash(db, user, password)
     return user
-
-
-def _upgrade_hash(db: Database, user: User, password: str) -> None:
-    """Re-hash with the configured argon2 parameters when the stored hash used others.
-
-    Only possible here, where the plain password is known. Best effort: the login already
-    succeeded, so a busy database only postpones the upgrade to the next login.
-    """
-    if not needs_rehash(user.password_hash):
-        return
-    try:
-        store.upgrade_password_hash(db, user.id, user.password_hash, hash_password(password))
-    except SQLAlchemyError as err:
-        log.warning("password hash upgrade for user %s postponed: %s", user.id, err)
 
 
 def authenticate_basic(

@@ -99,3 +99,40 @@ class BearerGrant:
     subscribed: bool  # the token's client is subscribed to the API asked about
     scope: str = "default"
     expires_at: int = 0
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """How a tenant's users sign in (``tenant_identity``; defaults when the row is absent)."""
+
+    tenant_id: int
+    local_login: bool = True
+    ldap: dict | None = None  # the LDAP settings (identity.ldap.LdapSettings.from_dict)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """An upstream OpenID Connect provider of a tenant."""
+
+    id: int
+    tenant_id: int
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    username_claim: str
+    scope: str
+    email_domains: tuple[str, ...]
+    created_at: int
+
+
+@dataclass(frozen=True)
+class UpstreamLogin:
+    """An upstream sign-in in progress (``upstream_logins``)."""
+
+    state_digest: str
+    tenant_id: int
+    upstream_id: int
+    browser_digest: str
+    next_path: str
+    expires_at: int

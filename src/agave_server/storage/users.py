@@ -109,3 +109,25 @@ def remove_user(db: Database, user_id: int) -> int:
         conn.execute(delete(clients).where(clients.c.user_id == user_id))
         conn.execute(delete(users).where(users.c.id == user_id))
     return removed
+
+
+# Users whose password lives elsewhere (an LDAP directory, an upstream provider) still need a
+# row for their clients and tokens. Their password_hash is one of these markers: not a PHC
+# string, so no password ever verifies against it locally.
+LDAP_MARKER = "!ldap"
+UPSTREAM_MARKER = "!upstream"
+EXTERNAL_MARKERS = (LDAP_MARKER, UPSTREAM_MARKER)
+
+
+def has_local_password(user: User) -> bool:
+    return user.password_hash not in EXTERNAL_MARKERS
+
+
+def refresh_profile(db: Database, user: User, email: str, first_name: str, last_name: str) -> User:
+    """Store the profile the identity backend just returned, when it changed."""
+    fresh = {"email": email, "first_name": first_name, "last_name": last_name}
+    if all(getattr(user, k) == v for k, v in fresh.items()):
+        return user
+    with db.write() as conn:
+        conn.execute(update(users).where(users.c.id == user.id).values(**fresh))
+    return User(**{**user.__dict__, **fresh})
