@@ -6,6 +6,7 @@ Secrets are never printed; passwords come from a hidden prompt or ``--password-s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -112,47 +113,78 @@ def migrate(ctx: Ctx) -> None:
     help="Log one line per request (env AGAVE_SERVER_ACCESS_LOG; default off: it costs about "
     "a third of a bare request, and the proxy in front usually logs).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default=None,
+    help="One event per line, as JSON or text (env AGAVE_SERVER_LOG_FORMAT; default text "
+    "when stderr is a terminal, JSON otherwise).",
+)
 @pass_ctx
-def serve(ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None) -> None:
+def serve(
+    ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None, log_format: str | None
+) -> None:
     """Migrate, then serve HTTP with uvicorn (several worker processes with --workers)."""
+    # Before anything imports prometheus-client, which reads the variable once.
+    with _metrics_directory():
+        _serve(ctx, host, port, workers, access_log, log_format)
+
+
+def _serve(
+    ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None, log_format: str | None
+) -> None:
     import uvicorn
 
+    from .logging import choose_format, log_config
     from .storage import migrate as run_migrations
 
     if access_log is not None:
         ctx.access_log = access_log
+    chosen = choose_format(log_format or ctx.settings.log_format)
 
     run_migrations(ctx.db)
     ctx.db.dispose()
     # Worker processes rebuild the settings from the environment (see app.create_app).
     os.environ.update(ctx.settings.as_env())
+    os.environ["AGAVE_SERVER_LOG_FORMAT"] = chosen
     uvicorn.run(
-        "agave_server.app:create_app",
+        "agave_server.app:served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # app.served_app applies the proxy headers itself, after noting the peer address.
+        proxy_headers=False,
         server_header=False,
         log_level="info",
-        log_config=_log_config(),
-        access_log=ctx.settings.access_log,
+        log_config=log_config(chosen),
+        # Request events come from the app's own middleware (api/observability.py).
+        access_log=False,
     )
 
 
-def _log_config() -> dict:
-    """uvicorn's logging, plus the server's own messages (purges, group commit, errors)."""
-    import copy
+@contextlib.contextmanager
+def _metrics_directory():
+    """A private directory for this run's Prometheus values, shared by its workers.
 
-    from uvicorn.config import LOGGING_CONFIG
+    prometheus-client's multiprocess mode keeps each worker's values in files there, so a
+    scrape of any worker reports the whole server; it is made fresh for every run (counters
+    start at zero with the server, as Prometheus expects) and removed when the server stops.
+    """
+    import shutil
+    import tempfile
 
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["agave_server"] = {
-        "handlers": ["default"],
-        "level": "INFO",
-        "propagate": False,
-    }
-    return config
+    folder = tempfile.mkdtemp(prefix="agave-server-metrics-")
+    previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = previous
 
 
 # -- tenants -------------------------------------------------------------------------------

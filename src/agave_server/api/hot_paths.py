@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .envelope import error_envelope
 from .middleware import BodyLimit, lenient_path
+from .observability import Observe
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 log = logging.getLogger("agave_server")
@@ -38,7 +39,10 @@ class AgaveApp(FastAPI):
     def serve_hot(self, method: str, path: str, endpoint: Endpoint, max_body_bytes: int) -> None:
         """Answer ``method path`` with ``endpoint`` directly (it stays a FastAPI route too)."""
         self._hot[(method, path)] = endpoint
-        self._hot_stack = BodyLimit(self._dispatch, max_bytes=max_body_bytes)
+        self._hot_stack = Observe(
+            BodyLimit(self._dispatch, max_bytes=max_body_bytes),
+            log_requests=self.state.agave.settings.access_log,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._is_hot(scope):

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ... import metrics
 from ...errors import AgaveError
 from ...oauth import AgaveOAuth2Request
 from ..body import read_params
@@ -66,11 +67,21 @@ def _render(request: Request, status: int, body: dict, headers: list) -> Respons
 async def token(request: Request) -> Response:
     oauth_request = await _oauth_request(request)
     if isinstance(oauth_request, Response):
+        metrics.token_grant(None, oauth_request.status_code, {"error": "invalid_request"})
         return oauth_request
+    try:
+        answer = await _token_answer(request, oauth_request)
+    except Exception:  # mapped to 503/500 by the app's handlers
+        metrics.token_grant(oauth_request.form.get("grant_type"), 500, None)
+        raise
+    metrics.token_grant(oauth_request.form.get("grant_type"), answer[0], answer[1])
+    return _render(request, *answer)
+
+
+async def _token_answer(request: Request, oauth_request: AgaveOAuth2Request) -> tuple:
     app = state(request)
     if app.writes is None or oauth_request.form.get("grant_type") not in INLINE_GRANTS:
-        answer = await run_in_threadpool(app.oauth.token_response, oauth_request)
-        return _render(request, *answer)
+        return await run_in_threadpool(app.oauth.token_response, oauth_request)
     # Grants without a password check, on SQLite, run on the event loop itself: they are a
     # few indexed reads of microseconds each on a local file, and handing them to a worker
     # thread cost several times that (thread hand-offs, forty threads fighting over the GIL
@@ -86,7 +97,7 @@ async def token(request: Request) -> Response:
         except IntegrityError:
             stored = None
         answer = app.oauth.finish_deferred(oauth_request, answer, stored)
-    return _render(request, *answer)
+    return answer
 
 
 INLINE_GRANTS = frozenset({"client_credentials", "refresh_token"})
