@@ -15,6 +15,7 @@ body: passwords, secrets and tokens have no way into the log.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import os
@@ -43,9 +44,25 @@ EVENT_FIELDS = (
 )
 
 
+# Unique, not secret: a random per-process prefix and a counter (cheaper than fresh random
+# bytes on every request, and ids from one process sort in arrival order).
+_ID_PREFIX = os.urandom(6).hex()
+_id_counter = itertools.count(1)
+
+
+def _new_prefix() -> None:
+    """A forked child must not repeat its parent's ids."""
+    global _ID_PREFIX, _id_counter
+    _ID_PREFIX = os.urandom(6).hex()
+    _id_counter = itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_prefix)
+
+
 def new_request_id() -> str:
-    """128 random bits in hex (the size of a W3C trace id)."""
-    return os.urandom(16).hex()
+    """A request id unique across processes and restarts: ``<12 hex digits>-<counter>``."""
+    return f"{_ID_PREFIX}-{next(_id_counter):x}"
 
 
 def request_id_from(header: bytes | None) -> str:
