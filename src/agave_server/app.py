@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -23,13 +23,13 @@ from starlette.responses import Response
 from . import __version__, access_log, metrics, readiness
 from .api.context import AppState
 from .api.envelope import error_envelope
-from .api.hot_paths import AgaveApp
+from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
 from .api.observability import Observe, PeerAddress
 from .api.routes import clients, health, operations, profiles, tenants, token
 from .config import Settings
 from .errors import AgaveError
-from .oauth import AgaveAuthorizationServer
+from .oauth import AgaveAuthorizationServer, registry
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
@@ -47,23 +47,11 @@ DESCRIPTION = (
 )
 
 
-def _leaf_routes(routes: list) -> Iterator:
-    """Routes with a path and methods, looking inside included routers."""
-    for route in routes:
-        if getattr(route, "path_regex", None) is not None and getattr(route, "methods", None):
-            yield route
-        inner = getattr(route, "routes", None) or getattr(
-            getattr(route, "original_router", None), "routes", None
-        )
-        if inner:
-            yield from _leaf_routes(inner)
-
-
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route offers on this path (Starlette's 405 names only one route's)."""
     path = request.scope["path"]
     allowed: set[str] = set()
-    for route in _leaf_routes(request.app.router.routes):
+    for route in leaf_routes(request.app.router.routes):
         if route.path_regex.match(path):
             allowed |= set(route.methods)
     return sorted(allowed)
@@ -193,8 +181,7 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 
 def _install_operations(app: FastAPI, db: Database, settings: Settings) -> None:
     """Metrics labels, readiness checks and the /metrics and /health/ready routes."""
-    server = app.state.agave.oauth
-    metrics.known_grant_types({grant.GRANT_TYPE for grant, _ in server._token_grants})
+    metrics.known_grant_types(set(registry.grant_types()))
     metrics.DB_CAPACITY.set(db.capacity)
     readiness.register_readiness_check("database", readiness.database_check(db))
     if settings.redis_url:
@@ -252,13 +239,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _install_redis_error_handler(app)
     _install_openapi(app)
     _install_operations(app, db, settings)
+    # ONE middleware list for both stacks (api/hot_paths.py): the last added runs first.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe, log_requests=settings.access_log)
     app.add_middleware(LenientPaths)
-    for method, path, endpoint in (
-        ("GET", "/health", health.health),
-        ("POST", "/token", token.token),
-        ("GET", "/profiles/v2/me", profiles.me),
-    ):
-        app.serve_hot(method, path, endpoint, settings.max_body_bytes)
     return app

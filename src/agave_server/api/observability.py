@@ -18,7 +18,7 @@ import base64
 import binascii
 import ipaddress
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -26,6 +26,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from .. import logging as agave_logging
 from .. import metrics
 from ..storage.tenants import request_host_key
+from .hot_paths import leaf_routes
 
 PEER = "agave.peer"
 UNKNOWN_ROUTE = metrics.OTHER
@@ -63,18 +64,6 @@ class RouteTable:
             if regex.match(path):  # type: ignore[attr-defined]
                 return template
         return UNKNOWN_ROUTE
-
-
-def leaf_routes(routes: list) -> Iterator:
-    """Routes with a path, looking inside included routers and mounts."""
-    for route in routes:
-        if getattr(route, "path_regex", None) is not None and hasattr(route, "path"):
-            yield route
-        inner = getattr(route, "routes", None) or getattr(
-            getattr(route, "original_router", None), "routes", None
-        )
-        if inner:
-            yield from leaf_routes(inner)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
