@@ -9,8 +9,10 @@ names its checks but not their error messages.
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +23,20 @@ from ..context import state
 from ..observability import AddressAllowList
 
 router = APIRouter(tags=["health"])
+
+
+class CheckOut(BaseModel):
+    status: Literal["ok", "fail"]
+    duration_ms: float | None = None
+    detail: str | None = None
+    error: str | None = None
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, CheckOut]
+
+
 _allow_lists: dict[str, AddressAllowList] = {}
 
 
@@ -43,8 +59,8 @@ async def prometheus_metrics(request: Request) -> Response:
     "/health/ready",
     summary="Readiness for a load balancer: database (and Redis, LDAP when configured)",
     responses={
-        200: {"description": "Every check passed"},
-        503: {"description": "Some check failed or did not answer in time"},
+        200: {"model": ReadinessOut, "description": "Every check passed"},
+        503: {"model": ReadinessOut, "description": "Some check failed or did not answer in time"},
     },
 )
 async def ready(request: Request) -> Response:
