@@ -96,13 +96,14 @@ def _event_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, event fields."""
+    """One JSON object per line: time, level, logger, pid, message, request_id, event fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "time": _timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         request_id = getattr(record, "request_id", None)
@@ -168,6 +169,8 @@ def log_config(log_format: str) -> dict[str, Any]:
             "uvicorn.access": logger,
             "agave_server": logger,
         },
+        # Everything else (asyncio, libraries' warnings) in the same format, one per line.
+        "root": {"handlers": ["default"], "level": "WARNING"},
     }
 
 

@@ -73,12 +73,23 @@ def _result(name: str, future: Future | None, timeout: float) -> dict[str, Any]:
     return out
 
 
+def _retrieve(wrapper: asyncio.Future) -> None:
+    """Mark a late check's outcome as seen (asyncio would log it as never retrieved)."""
+    if not wrapper.cancelled():
+        wrapper.exception()
+
+
 async def run_checks(timeout: float) -> tuple[bool, dict[str, dict[str, Any]]]:
     """Every check's result within ``timeout`` seconds: (all passed, per-check status)."""
     futures = {name: _submit(name, fn) for name, fn in sorted(_checks.items())}
     waiting = [asyncio.wrap_future(f) for f in futures.values() if f is not None]
     if waiting:
         await asyncio.wait(waiting, timeout=timeout)
+    for wrapper in waiting:  # results are read from the futures themselves (below)
+        if wrapper.done():
+            wrapper.exception()
+        else:
+            wrapper.add_done_callback(_retrieve)
     results = {name: _result(name, future, timeout) for name, future in futures.items()}
     return all(r["status"] == "ok" for r in results.values()), results
 
