@@ -20,15 +20,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import __version__, access_log
+from . import __version__, access_log, metrics, readiness
 from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, health, keys, profiles, tenants, token
+from .api.observability import Observe, PeerAddress
+from .api.routes import clients, health, keys, operations, profiles, tenants, token
 from .config import Settings
 from .errors import AgaveError
-from .oauth import AgaveAuthorizationServer
+from .oauth import AgaveAuthorizationServer, registry
 from .oauth.keys import KeyRing
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
@@ -155,6 +156,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             ):
                 continue
             counts = await run_in_threadpool(token_store.purge, db)
+            metrics.tokens_purged(counts["removed"])
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             await run_in_threadpool(key_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
@@ -179,6 +181,7 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
             if writes is not None:
                 writes.close()
             db.dispose()
+            metrics.process_stopped()
 
     return lifespan
 
@@ -193,6 +196,33 @@ def _install_pages(app: FastAPI) -> None:
         app.include_router(module.router)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
+
+
+def _install_operations(app: FastAPI, db: Database, settings: Settings) -> None:
+    """Metrics labels, readiness checks and the /metrics and /health/ready routes."""
+    metrics.known_grant_types(set(registry.grant_types()))
+    metrics.DB_CAPACITY.set(db.capacity)
+    readiness.register_readiness_check("database", readiness.database_check(db))
+    if settings.redis_url:
+        timeout = settings.ready_timeout
+        readiness.register_readiness_check(
+            "redis", readiness.redis_check(settings.redis_url, timeout)
+        )
+    else:
+        readiness.unregister_readiness_check("redis")
+    app.include_router(operations.router)
+
+
+def served_app() -> PeerAddress:
+    """What ``agave-server serve`` runs: the app behind the peer-address and proxy layer.
+
+    uvicorn's own proxy-header handling (``--proxy-headers``) would rewrite the client
+    address before the app sees the connection's peer; here it runs inside ``PeerAddress``
+    with the same trusted proxies (``FORWARDED_ALLOW_IPS``, default loopback).
+    """
+    import os
+
+    return PeerAddress(create_app(), os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -230,7 +260,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.redis_url:
         _install_redis_error_handler(app)
     _install_openapi(app)
+    _install_operations(app, db, settings)
     # ONE middleware list for both stacks (api/hot_paths.py): the last added runs first.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe, log_requests=settings.access_log)
     app.add_middleware(LenientPaths)
     return app

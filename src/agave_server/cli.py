@@ -7,6 +7,7 @@ Secrets are never printed; passwords come from a hidden prompt or ``--password-s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -125,32 +126,54 @@ def migrate(ctx: Ctx) -> None:
     help="Log one line per request (env AGAVE_SERVER_ACCESS_LOG; default off: it costs about "
     "a third of a bare request, and the proxy in front usually logs).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default=None,
+    help="One event per line, as JSON or text (env AGAVE_SERVER_LOG_FORMAT; default text "
+    "when stderr is a terminal, JSON otherwise).",
+)
 @pass_ctx
-def serve(ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None) -> None:
+def serve(
+    ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None, log_format: str | None
+) -> None:
     """Migrate, then serve HTTP with uvicorn (several worker processes with --workers)."""
+    # Before anything imports prometheus-client, which reads the variable once.
+    with _metrics_directory():
+        _serve(ctx, host, port, workers, access_log, log_format)
+
+
+def _serve(
+    ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None, log_format: str | None
+) -> None:
     import uvicorn
 
+    from .logging import choose_format, log_config
     from .storage import migrate as run_migrations
 
     if access_log is not None:
         ctx.access_log = access_log
+    chosen = choose_format(log_format or ctx.settings.log_format)
 
     _check_can_listen(host, port)
     run_migrations(ctx.db)
     ctx.db.dispose()
     # Worker processes rebuild the settings from the environment (see app.create_app).
     os.environ.update(ctx.settings.as_env())
+    os.environ["AGAVE_SERVER_LOG_FORMAT"] = chosen
     uvicorn.run(
-        "agave_server.app:create_app",
+        "agave_server.app:served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # app.served_app applies the proxy headers itself, after noting the peer address.
+        proxy_headers=False,
         server_header=False,
         log_level="info",
-        log_config=_log_config(),
-        access_log=ctx.settings.access_log,
+        log_config=log_config(chosen),
+        # Request events come from the app's own middleware (api/observability.py).
+        access_log=False,
     )
 
 
@@ -178,19 +201,28 @@ def _check_can_listen(host: str, port: int) -> None:
             _fail(f"cannot listen on {host}:{port}: {err.strerror or err}; check --host/--port")
 
 
-def _log_config() -> dict:
-    """uvicorn's logging, plus the server's own messages (purges, group commit, errors)."""
-    import copy
+@contextlib.contextmanager
+def _metrics_directory():
+    """A private directory for this run's Prometheus values, shared by its workers.
 
-    from uvicorn.config import LOGGING_CONFIG
+    prometheus-client's multiprocess mode keeps each worker's values in files there, so a
+    scrape of any worker reports the whole server; it is made fresh for every run (counters
+    start at zero with the server, as Prometheus expects) and removed when the server stops.
+    """
+    import shutil
+    import tempfile
 
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["agave_server"] = {
-        "handlers": ["default"],
-        "level": "INFO",
-        "propagate": False,
-    }
-    return config
+    folder = tempfile.mkdtemp(prefix="agave-server-metrics-")
+    previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = previous
 
 
 # -- tenants -------------------------------------------------------------------------------
@@ -216,6 +248,7 @@ def tenants_add(ctx: Ctx, code, name, base_url, contact_name, contact_email, con
     tenant = service.add(
         ctx.db, code, name, base_url, contact_name, contact_email, contact_url, keys=ctx.keys
     )
+    _audit(ctx, tenant.id, "tenant.add", tenant.code, {"name": name, "base_url": tenant.base_url})
     click.echo(f"tenant {tenant.code} added at {tenant.base_url}")
 
 
@@ -251,6 +284,7 @@ def tenants_remove(ctx: Ctx, code: str) -> None:
 
     if not remove_tenant(ctx.db, code):
         raise NotFound(f"no tenant {code}")
+    _audit(ctx, None, "tenant.remove", code, tenant_code=code)
     click.echo(f"tenant {code} removed")
 
 
@@ -333,6 +367,7 @@ def users_add(ctx: Ctx, username, tenant_code, admin, email, first_name, last_na
     tenant = ctx.tenant(tenant_code)
     password = _read_password(password_stdin)
     accounts.add_user(ctx.db, tenant, username, password, admin, email, first_name, last_name)
+    _audit(ctx, tenant.id, "user.add", username, {"admin": admin})
     click.echo(f"user {username} added to tenant {tenant.code}" + (" (admin)" if admin else ""))
 
 
@@ -383,6 +418,7 @@ def users_passwd(ctx: Ctx, username: str, tenant_code: str, password_stdin: bool
     tenant = ctx.tenant(tenant_code)
     accounts.require_user(ctx.db, tenant, username)
     accounts.change_password(ctx.db, tenant, username, _read_password(password_stdin))
+    _audit(ctx, tenant.id, "user.password", username)
     click.echo(f"password of {username} changed")
 
 
@@ -394,7 +430,9 @@ def users_remove(ctx: Ctx, username: str, tenant_code: str) -> None:
     """Remove a user, their clients, and every token issued to them."""
     from .services import accounts
 
-    removed = accounts.remove_user(ctx.db, ctx.tenant(tenant_code), username)
+    tenant = ctx.tenant(tenant_code)
+    removed = accounts.remove_user(ctx.db, tenant, username)
+    _audit(ctx, tenant.id, "user.remove", username, {"tokens_revoked": removed})
     click.echo(f"user {username} removed ({removed} tokens revoked)")
 
 
@@ -428,6 +466,13 @@ def apis_add(ctx: Ctx, name, tenant_code, api_version, provider, context, is_def
         store.add_api(ctx.db, tenant.id, name, api_version, provider, context, is_default)
     except store.DuplicateApi:
         raise AgaveError(f"API {name} {api_version} by {provider} already exists") from None
+    _audit(
+        ctx,
+        tenant.id,
+        "api.add",
+        f"{name} {api_version} {provider}",
+        {"context": context, "default": is_default},
+    )
     click.echo(f"API {name} {api_version} ({provider}, {context}) added to {tenant.code}")
 
 
@@ -453,8 +498,10 @@ def apis_remove(ctx: Ctx, name, tenant_code, api_version, provider) -> None:
     """Remove an API and every subscription to it."""
     from .storage import apis as store
 
-    if not store.remove_api(ctx.db, ctx.tenant(tenant_code).id, name, api_version, provider):
+    tenant = ctx.tenant(tenant_code)
+    if not store.remove_api(ctx.db, tenant.id, name, api_version, provider):
         raise NotFound(f"no API {name} {api_version} by {provider} in {tenant_code}")
+    _audit(ctx, tenant.id, "api.remove", f"{name} {api_version} {provider}")
     click.echo(f"API {name} {api_version} removed")
 
 
@@ -563,11 +610,61 @@ def purge(ctx: Ctx) -> None:
     counts = tokens.purge(ctx.db)
     stale = throttle.purge(ctx.db, ctx.settings.login_window)
     dropped = signing_keys.purge(ctx.db)
+    _audit(ctx, None, "tokens.purge", "", {**counts, "login_counters_removed": stale})
     click.echo(
         f"removed {counts['removed']} tokens ({counts['revoked_removed']} revoked), "
         f"{counts['remaining']} remain; removed {stale} stale login counters, "
         f"{dropped} dropped signing keys"
     )
+
+
+# -- audit log -----------------------------------------------------------------------------
+
+
+def _audit(
+    ctx: Ctx,
+    tenant_id: int | None,
+    action: str,
+    target: str,
+    detail: dict | None = None,
+    *,
+    tenant_code: str | None = None,
+) -> None:
+    """Record an operator command in the audit log (services.audit)."""
+    from .services import audit
+
+    actor = audit.cli_actor()
+    audit.record(
+        ctx.db, tenant_id, actor, action, target, audit.LOCAL, detail, tenant_code=tenant_code
+    )
+
+
+@cli.command("audit")
+@click.option("--tenant", "tenant_code", default=None, help="Only this tenant (and server-wide).")
+@click.option("--since", default=None, help="A duration (30m, 2h, 7d, 1w) or an ISO 8601 time.")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one array).")
+@pass_ctx
+def audit_log(ctx: Ctx, tenant_code: str | None, since: str | None, limit: int, as_json: bool):
+    """Print the audit log: who did what, when and from where (oldest first)."""
+    from .services import audit
+
+    start = audit.parse_since(since) if since else 0
+    rows = audit.entries(ctx.db, tenant_code, start, limit)
+    if tenant_code and all(e.tenant_code != tenant_code for e in rows):
+        from .storage.tenants import get_tenant
+
+        if get_tenant(ctx.db, tenant_code) is None:
+            raise NotFound(f"no tenant {tenant_code}, and no audit entries for it")
+    if as_json:
+        click.echo(json.dumps([audit.as_json(e) for e in rows], indent=2))
+        return
+    for e in rows:
+        detail = "" if e.detail in ("", "{}") else f" {e.detail}"
+        click.echo(
+            f"{audit.iso_time(e.at)}  {e.tenant_code or '-':<10} {e.actor:<16} {e.address:<15} "
+            f"{e.action:<16} {e.target}{detail}"
+        )
 
 
 def main() -> None:

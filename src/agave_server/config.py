@@ -82,6 +82,53 @@ def _redis_url(raw: str | None) -> str | None:
     return url
 
 
+# -- operations: metrics allow-list, readiness timeout, log format --------------------------
+
+DEFAULT_METRICS_ALLOW = "127.0.0.0/8,::1/128"
+LOG_FORMATS = ("json", "text")
+
+
+def _metrics_allow(raw: str | None) -> str:
+    """CIDRs (comma or space separated) that may read ``/metrics``; checked, kept canonical."""
+    import ipaddress
+
+    value = DEFAULT_METRICS_ALLOW if raw is None or raw.strip() == "" else raw
+    networks = []
+    for item in value.replace(",", " ").split():
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{ENV_PREFIX}METRICS_ALLOW: {item!r} is not an address or CIDR "
+                "(e.g. 127.0.0.0/8, 10.0.0.0/8, ::1/128; 'none' is not accepted: "
+                "use 127.0.0.1/32 to allow only this host)"
+            ) from None
+    return ",".join(networks)
+
+
+def _seconds_env(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number of seconds") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{ENV_PREFIX}{name}={value:g} must be between {low:g} and {high:g}")
+    return value
+
+
+def log_format(raw: str | None) -> str | None:
+    """``json`` or ``text``; None when unset (then the terminal decides)."""
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"{ENV_PREFIX}LOG_FORMAT={raw!r}: use json or text")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server needs to know; see docs/server.md for each setting."""
@@ -111,6 +158,10 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    # Operations (docs/server.md "Metrics, logs, audit, health").
+    metrics_allow: str = DEFAULT_METRICS_ALLOW
+    ready_timeout: float = 2.0
+    log_format: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -156,6 +207,9 @@ class Settings:
                 env, "ARGON2_MEMORY_KIB", cls.argon2_memory_kib, max(8, 8 * parallelism)
             ),
             argon2_parallelism=parallelism,
+            metrics_allow=_metrics_allow(env.get(ENV_PREFIX + "METRICS_ALLOW")),
+            ready_timeout=_seconds_env(env, "READY_TIMEOUT", 2.0, 0.1, 60.0),
+            log_format=log_format(env.get(ENV_PREFIX + "LOG_FORMAT")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -178,7 +232,11 @@ class Settings:
             ENV_PREFIX + "ARGON2_TIME_COST": str(self.argon2_time_cost),
             ENV_PREFIX + "ARGON2_MEMORY_KIB": str(self.argon2_memory_kib),
             ENV_PREFIX + "ARGON2_PARALLELISM": str(self.argon2_parallelism),
+            ENV_PREFIX + "METRICS_ALLOW": self.metrics_allow,
+            ENV_PREFIX + "READY_TIMEOUT": str(self.ready_timeout),
         }
+        if self.log_format:
+            out[ENV_PREFIX + "LOG_FORMAT"] = self.log_format
         if self.redis_url:
             out[ENV_PREFIX + "REDIS"] = self.redis_url
             out[ENV_PREFIX + "REDIS_PREFIX"] = self.redis_prefix

@@ -290,3 +290,21 @@ consents = Table(
     Column("granted_at", BigInteger, nullable=False),
 )
 Index("ix_consents_client_id", consents.c.client_id)
+
+# The audit log (revision 0009): who did what, when, from where. No foreign keys: an entry
+# outlives the tenant, user or client it names, so the tenant's code is kept beside its id.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, nullable=True),
+    Column("tenant_code", String(64), nullable=False, server_default=""),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(1024), nullable=False, server_default=""),
+    Column("address", String(255), nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default="{}"),
+)
+# ``agave-server audit --tenant T --since ...``: WHERE tenant_code = ? AND at >= ? ORDER BY id.
+Index("ix_audit_log_tenant_code_at", audit_log.c.tenant_code, audit_log.c.at)

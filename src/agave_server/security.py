@@ -17,10 +17,12 @@ import secrets
 import string
 import threading
 import time
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from . import metrics
 from .config import Settings
 
 _BASE62 = string.ascii_letters + string.digits
@@ -64,21 +66,34 @@ class FairSlots:
     released slot is handed straight to the oldest waiter.
     """
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, waiting: Any = None, running: Any = None) -> None:
         self._lock = threading.Lock()
         self._free = slots
         self._waiters: collections.deque[threading.Event] = collections.deque()
+        # Optional gauges (``inc``/``dec``): how many wait for a slot, how many hold one.
+        self._waiting = waiting
+        self._running = running
 
     def __enter__(self) -> None:
         with self._lock:
             if self._free and not self._waiters:
                 self._free -= 1
+                if self._running is not None:
+                    self._running.inc()
                 return
             turn = threading.Event()
             self._waiters.append(turn)
+        if self._waiting is not None:
+            self._waiting.inc()
         turn.wait()  # the releasing thread handed its slot over
+        if self._waiting is not None:
+            self._waiting.dec()
+        if self._running is not None:
+            self._running.inc()
 
     def __exit__(self, *exc: object) -> None:
+        if self._running is not None:
+            self._running.dec()
         with self._lock:
             if self._waiters:
                 self._waiters.popleft().set()
@@ -90,7 +105,7 @@ class FairSlots:
 # Unbounded, a burst of Basic requests (valid or not) runs one per worker thread (up to 40):
 # memory balloons (1.1 GB per worker measured) and the threads holding database locks starve
 # until SQLite gives up (503). One verification per usable CPU at a time; the rest wait.
-_VERIFY_SLOTS = FairSlots(_usable_cpus())
+_VERIFY_SLOTS = FairSlots(_usable_cpus(), metrics.ARGON2_WAITING, metrics.ARGON2_RUNNING)
 
 
 def configure_hashing(settings: Settings) -> None:

@@ -1,4 +1,6 @@
-"""uvicorn's access log: off by default (it costs a third of a bare request), on when asked."""
+"""The access log (request events): off by default (it costs a third of a bare request), on
+when asked. In the text log format, where the request line reads as uvicorn's did; the JSON
+format is tested in tests/ops."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import httpx
 from tests.server.test_cli import fresh_env, run
 
 HEALTH_LINE = '"GET /health HTTP/1.1" 200'
+TEXT = {"AGAVE_SERVER_LOG_FORMAT": "text"}
 
 
 def test_off_by_default(make_server) -> None:
-    srv = make_server()
+    srv = make_server(env=TEXT)
     httpx.get(srv.base_url + "/health")
     srv.stop()
     log = srv.log_path.read_text()
@@ -19,7 +22,7 @@ def test_off_by_default(make_server) -> None:
 
 
 def test_on_by_environment_without_query_strings(make_server) -> None:
-    srv = make_server(env={"AGAVE_SERVER_ACCESS_LOG": "true"})
+    srv = make_server(env={**TEXT, "AGAVE_SERVER_ACCESS_LOG": "true"})
     httpx.get(srv.base_url + "/health?access_token=SECRETVALUE")
     srv.stop()
     log = srv.log_path.read_text()

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from ..errors import Forbidden, ServiceUnavailable, TooManyRequests
 from ..identity import PasswordLoginOff
 from ..security import digest
-from ..services import accounts
+from ..services import accounts, audit
 from ..storage import now
 from ..storage import tokens as token_store
 from ..storage import users as user_store
@@ -86,6 +86,19 @@ class AdminPasswordGrant(PasswordGrant):
         self.request.user = target
 
 
+def _audit_family_revoked(request, known: Token, revoked: int) -> None:
+    client = getattr(request, "client", None)
+    audit.record(
+        request.db,
+        request.tenant.id,
+        f"client:{client.get_client_id()}" if client is not None else "system",
+        "token_family.revoke",
+        known.family_id,
+        request.address,
+        {"reason": "refresh token reused", "pairs_revoked": revoked},
+    )
+
+
 def refused_refresh(request, token_digest: str, known: Token | None = None) -> InvalidGrantError:
     """The error for a refresh token that is not live, revoking its family if it was reused.
 
@@ -96,7 +109,9 @@ def refused_refresh(request, token_digest: str, known: Token | None = None) -> I
     if known is None:
         known = token_store.find_by_refresh(request.db, request.tenant.id, token_digest)
     if known is not None and known.rotated_at is not None and known.revoked_at is None:
-        token_store.revoke_family(request.db, known.family_id)
+        revoked = token_store.revoke_family(request.db, known.family_id)
+        if revoked:  # only the request that revoked it records it
+            _audit_family_revoked(request, known, revoked)
         return InvalidGrantError(
             "This refresh token was already used; every token descended from it is now "
             "revoked. Log in again."

@@ -7,6 +7,7 @@ attacker's good login must not reset their budget for guessing other accounts).
 
 from __future__ import annotations
 
+from .. import metrics
 from ..config import Settings
 from ..errors import TooManyRequests
 from ..storage import Database
@@ -35,12 +36,14 @@ class LoginThrottle:
             self._limits(account_key, address), self._window
         )
         if wait is not None:
+            metrics.throttled(account_key)
             raise TooManyRequests(
                 f"Too many failed {what} attempts; try again in {max(1, wait)} seconds.", wait
             )
         return account_key in recorded
 
     def failed(self, account_key: str, address: str | None) -> None:
+        metrics.login_failed(account_key)
         self._counters.record_failure(list(self._limits(account_key, address)), self._window)
 
     def succeeded(self, account_key: str) -> None:

@@ -76,6 +76,15 @@ def _postgres_engine(url: str, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=False)
 
 
+def _count_connections_in_use(engine: Engine) -> None:
+    """Keep ``agave_server_db_connections_in_use`` up to date from the pool's own events."""
+    from .. import metrics
+
+    in_use = metrics.DB_IN_USE
+    event.listen(engine, "checkout", lambda *_args: in_use.inc())
+    event.listen(engine, "checkin", lambda *_args: in_use.dec())
+
+
 class Database:
     """One engine per process; every query of the server goes through ``read()`` or ``write()``."""
 
@@ -89,6 +98,7 @@ class Database:
             self.engine = _postgres_engine(url, echo)
             self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = self.engine.execution_options(**{_WRITE: True})
+        _count_connections_in_use(self.engine)
         # SQLite has one writer at a time. This process's threads queue here, in order, instead
         # of in SQLite's busy handler, whose growing back-off sleeps starve unlucky writers past
         # the busy timeout under load (503s on /token). Reentrant, so a thread holding it may
@@ -100,6 +110,12 @@ class Database:
         self._loop_thread: int | None = None
         self._loop_fairy: Any = None
         self._in_snapshot = False
+
+    @property
+    def capacity(self) -> int:
+        """How many connections the pool may open at most (size plus overflow)."""
+        pool = self.engine.pool
+        return pool.size() + max(0, getattr(pool, "_max_overflow", 0))
 
     @property
     def sqlite_path(self) -> str | None:

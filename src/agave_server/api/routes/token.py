@@ -6,12 +6,15 @@ that is what OAuth clients parse.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ... import metrics
 from ...oauth import registry
 from ..answers import oauth_input, render
 from ..context import state
@@ -40,12 +43,23 @@ INLINE_GRANTS = registry.inline_grant_types()
 async def token(request: Request) -> Response:
     source = await oauth_input(request)
     if isinstance(source, Response):
+        metrics.token_grant(None, source.status_code, {"error": "invalid_request"})
         return source
+    oauth_request = state(request).oauth.request(source)
+    grant_type = oauth_request.form.get("grant_type")
+    try:
+        answer = await _token_answer(request, oauth_request)
+    except Exception:  # mapped to 503/500 by the app's handlers
+        metrics.token_grant(grant_type, 500, None)
+        raise
+    metrics.token_grant(grant_type, answer.status, getattr(answer, "body", None))
+    return render(request, answer)
+
+
+async def _token_answer(request: Request, oauth_request: Any) -> Any:
     app = state(request)
-    oauth_request = app.oauth.request(source)
     if app.writes is None or oauth_request.form.get("grant_type") not in INLINE_GRANTS:
-        answer = await run_in_threadpool(app.oauth.token_response, oauth_request)
-        return render(request, answer)
+        return await run_in_threadpool(app.oauth.token_response, oauth_request)
     # Grants without a password check, on SQLite, run on the event loop itself: they are a
     # few indexed reads of microseconds each on a local file, and handing them to a worker
     # thread cost several times that (thread hand-offs, forty threads fighting over the GIL
@@ -61,7 +75,7 @@ async def token(request: Request) -> Response:
         except IntegrityError:
             stored = None
         answer = app.oauth.finish_deferred(oauth_request, answer, stored)
-    return render(request, answer)
+    return answer
 
 
 @router.post(
