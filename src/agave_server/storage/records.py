@@ -42,6 +42,7 @@ class Api:
     context: str
     status: str
     is_default: bool
+    backend_url: str = ""  # '' = not behind the gateway
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,13 @@ class BearerGrant:
     user: User
     client_id: int
     subscribed: bool
+
+
+@dataclass(frozen=True)
+class TierLimit:
+    """A tier's rate: at most ``limit`` requests per ``period`` seconds (None = unlimited)."""
+
+    name: str
+    limit: int | None
+    period: int
+    is_default: bool = True  # WSO2's default, not set by the operator
