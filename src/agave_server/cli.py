@@ -133,6 +133,8 @@ def serve(ctx: Ctx, host: str, port: int, workers: int, access_log: bool | None)
         port=port,
         workers=workers,
         proxy_headers=True,
+        # X-Forwarded-For/-Proto only from these (AGAVE_SERVER_TRUSTED_PROXIES).
+        forwarded_allow_ips=ctx.settings.trusted_proxies,
         server_header=False,
         log_level="info",
         log_config=_log_config(),

@@ -43,6 +43,9 @@ def tenant_of(request: Request) -> Tenant:
 
 
 def address_of(request: Request) -> str | None:
+    """The caller's address: the socket peer, or, when the peer is one of the trusted proxies
+    (``AGAVE_SERVER_TRUSTED_PROXIES``), the ``X-Forwarded-For`` it set; uvicorn's proxy-headers
+    middleware has already made that choice for ``request.client``."""
     return request.client.host if request.client else None
 
 
