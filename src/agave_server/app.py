@@ -26,12 +26,14 @@ from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp
 from .api.middleware import BodyLimit, LenientPaths
 from .api.routes import clients, health, profiles, tenants, token
+from .api.routes import gateway as gateway_route
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
+from .storage import rate_counters as rate_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
@@ -162,6 +164,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
                 continue
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
+            await run_in_threadpool(rate_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -186,6 +189,15 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
             db.dispose()
 
     return lifespan
+
+
+def _gateway(db: Database, settings: Settings):
+    """The forward-auth decision with its caches, tier counters and assertion signer."""
+    from .services.gateway import ApiCatalogue, Gateway, issuer_of, tenant_signer
+    from .services.tiers import TierBook, TierThrottle, rate_counters
+
+    throttle = TierThrottle(TierBook(db), rate_counters(db, settings))
+    return Gateway(db, ApiCatalogue(db), throttle, tenant_signer(db, settings), issuer_of)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -213,8 +225,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         throttle=throttle,
         oauth=AgaveAuthorizationServer(db, settings, throttle),
         writes=writes,
+        gateway=_gateway(db, settings),
     )
-    for module in (health, tenants, clients, token, profiles):
+    for module in (health, tenants, clients, token, profiles, gateway_route):
         app.include_router(module.router)
     _install_error_handlers(app)
     if settings.redis_url:
@@ -226,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ("GET", "/health", health.health),
         ("POST", "/token", token.token),
         ("GET", "/profiles/v2/me", profiles.me),
+        ("GET", "/gateway/decide", gateway_route.decide),
     ):
         app.serve_hot(method, path, endpoint, settings.max_body_bytes)
     return app

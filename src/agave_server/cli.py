@@ -530,10 +530,11 @@ def gateway_nginx_config(
 @pass_ctx
 def purge(ctx: Ctx) -> None:
     """Delete expired and revoked tokens and stale login-failure counters."""
-    from .storage import throttle, tokens
+    from .storage import rate_counters, throttle, tokens
 
     counts = tokens.purge(ctx.db)
     stale = throttle.purge(ctx.db, ctx.settings.login_window)
+    rate_counters.purge(ctx.db)
     click.echo(
         f"removed {counts['removed']} tokens ({counts['revoked_removed']} revoked), "
         f"{counts['remaining']} remain; removed {stale} stale login counters"

@@ -254,18 +254,25 @@ class AssertionVerifier:
         return self.verify(values[0] if values else None)
 
     # -- frameworks --------------------------------------------------------
-    def dependency(self, request: Any) -> GatewayIdentity:
+    @functools.cached_property
+    def dependency(self) -> Callable[..., GatewayIdentity]:
         """Starlette/FastAPI: ``who: GatewayIdentity = Depends(verifier.dependency)``.
 
-        Refuses with 401 and a JSON ``detail`` (FastAPI's HTTPException) when the assertion
-        does not verify.
+        Refuses with 401 and a JSON ``detail`` (Starlette's HTTPException, which FastAPI
+        renders) when the assertion does not verify.
         """
-        try:
-            return self.from_headers(request.headers)
-        except InvalidAssertion as err:
-            from starlette.exceptions import HTTPException
+        from starlette.exceptions import HTTPException
+        from starlette.requests import Request
 
-            raise HTTPException(status_code=401, detail=str(err)) from None
+        def verified_caller(request: Request) -> GatewayIdentity:
+            try:
+                return self.from_headers(request.headers)
+            except InvalidAssertion as err:
+                raise HTTPException(status_code=401, detail=str(err)) from None
+
+        # Real classes, not the strings this module's annotations are: FastAPI reads them.
+        verified_caller.__annotations__ = {"request": Request, "return": GatewayIdentity}
+        return verified_caller
 
     def wsgi(self, app: Callable) -> Callable:
         """Wrap a WSGI app (or Flask's ``app.wsgi_app``): verified callers reach it with

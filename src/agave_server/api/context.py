@@ -11,6 +11,7 @@ from ..config import Settings
 from ..errors import NotFound, Unauthorized
 from ..oauth import AgaveAuthorizationServer
 from ..services import accounts
+from ..services.gateway import Gateway
 from ..services.throttle import LoginThrottle
 from ..storage import Database
 from ..storage.batch import WriteBatcher
@@ -26,6 +27,7 @@ class AppState:
     throttle: LoginThrottle
     oauth: AgaveAuthorizationServer
     writes: WriteBatcher | None  # group commit of the token grants' writes (SQLite only)
+    gateway: Gateway | None = None  # the forward-auth decision (services.gateway)
 
 
 def state(request: Request) -> AppState:

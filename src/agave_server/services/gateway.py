@@ -23,8 +23,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import faults
+from ..security import digest
 from ..storage import Database
 from ..storage import apis as api_store
+from ..storage import tokens as token_store
 from ..storage.gateway import ClientAccess, client_access
 from ..storage.records import Api, Tenant, User
 from .tiers import TierThrottle, describe
@@ -63,6 +65,17 @@ class Decision:
     headers: dict[str, str] = field(default_factory=dict)
     assertion: str | None = None
     api: Api | None = None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A call whose token and subscription passed; ``limited`` when a tier must count it."""
+
+    tenant: Tenant
+    api: Api
+    caller: Caller
+    access: ClientAccess
+    limited: bool
 
 
 class Refused(Exception):
@@ -168,6 +181,17 @@ class ApiCatalogue:
         raise _not_found(path)
 
 
+def caller_of(db: Database, tenant: Tenant, token: str) -> Caller | None:
+    """The bearer token's user and client, or None when it is unknown, expired or revoked."""
+    if len(token) > 256 or not token.isalnum():
+        return None
+    token_digest = digest(token)
+    grant = token_store.bearer_grant(db, tenant.id, token_digest)
+    if grant is None:
+        return None
+    return Caller(grant.user, grant.client_id, token_digest)
+
+
 Signer = Callable[[Tenant, dict[str, Any]], tuple[str, str]]
 """Signs claims with the tenant's current key: ``(compact JWT, key id)``."""
 
@@ -261,8 +285,8 @@ class Gateway:
         path = original_path(uris)
         return path, self.catalogue.for_path(tenant.id, path, fixed)
 
-    def decide(self, tenant: Tenant, api: Api, caller: Caller | None) -> Decision:
-        """Given the API and the validated token (None: missing or invalid), the answer."""
+    def authorize(self, tenant: Tenant, api: Api, caller: Caller | None) -> Decision | Admission:
+        """Token and subscription (one read): a refusal, or an admission still to count."""
         if caller is None:
             return self._invalid(api)
         access = client_access(self._db, tenant.id, caller.client_id, api.id)
@@ -270,20 +294,45 @@ class Gateway:
             return self._invalid(api)
         if access.subscription_tier is None:
             return Decision(403, faults.forbidden(api.context, api.version), api=api)
+        limited = self.throttle.is_limited(tenant.id, access.tier, access.subscription_tier)
+        return Admission(tenant, api, caller, access, limited)
+
+    def count(self, admission: Admission) -> Decision | None:
+        """Count the call against both tiers (a write: call it off the event loop); the 429
+        when it is over either, else None."""
+        a = admission
         over = self.throttle.count(
-            tenant.id, access.client_id, access.tier, api.id, access.subscription_tier
+            a.tenant.id, a.access.client_id, a.access.tier, a.api.id, a.access.subscription_tier
         )
-        if over is not None:
-            next_access = time.strftime(
-                "%Y-%b-%d %H:%M:%S+0000 UTC", time.gmtime(time.time() + over.retry_after)
-            )
-            return Decision(
-                429,
-                faults.throttled(over.tier, describe(over.limit), over.retry_after, next_access),
-                {"Retry-After": str(over.retry_after)},
-                api=api,
-            )
-        return Decision(200, assertion=self._assertion(tenant, caller, access, api), api=api)
+        if over is None:
+            return None
+        next_access = time.strftime(
+            "%Y-%b-%d %H:%M:%S+0000 UTC", time.gmtime(time.time() + over.retry_after)
+        )
+        return Decision(
+            429,
+            faults.throttled(over.tier, describe(over.limit), over.retry_after, next_access),
+            {"Retry-After": str(over.retry_after)},
+            api=a.api,
+        )
+
+    def admit(self, admission: Admission) -> Decision:
+        """The 200 with the signed assertion (cached per token and API)."""
+        a = admission
+        return Decision(
+            200, assertion=self._assertion(a.tenant, a.caller, a.access, a.api), api=a.api
+        )
+
+    def decide(self, tenant: Tenant, api: Api, caller: Caller | None) -> Decision:
+        """All three steps in the calling thread (tests, tools)."""
+        step = self.authorize(tenant, api, caller)
+        if isinstance(step, Decision):
+            return step
+        if step.limited:
+            over = self.count(step)
+            if over is not None:
+                return over
+        return self.admit(step)
 
     def _invalid(self, api: Api) -> Decision:
         return Decision(
@@ -317,3 +366,30 @@ class Gateway:
         token, _kid = self._sign(tenant, claims)
         self._assertions.put(key, claims["exp"], token)
         return token
+
+
+ASSERTION_TYP = "agave-assertion+jwt"
+
+
+def issuer_of(tenant: Tenant) -> str:
+    return tenant.base_url.rstrip("/")
+
+
+def assertion_audience(issuer: str) -> str:
+    """The assertions' audience: the tenant's gateway, never a client or resource server."""
+    return issuer + "/gateway"
+
+
+def tenant_signer(db: Database, settings: Any) -> Signer:
+    # SCRATCH (replaced by oauth.keys once oauth-core is merged)
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "scratch"})
+
+    def sign(tenant: Tenant, claims: dict[str, Any]) -> tuple[str, str]:
+        claims = {**claims, "aud": assertion_audience(claims["iss"])}
+        header = {"alg": "RS256", "typ": ASSERTION_TYP, "kid": "scratch"}
+        return jwt.encode(header, claims, key), "scratch"
+
+    return sign

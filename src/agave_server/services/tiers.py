@@ -137,6 +137,10 @@ class TierThrottle:
         self.book = book
         self._counters = counters
 
+    def is_limited(self, tenant_id: int, client_tier: str, sub_tier: str) -> bool:
+        """Whether either tier has a limit (Unlimited calls are not counted at all)."""
+        return any(self.book.limit(tenant_id, t).limit is not None for t in (client_tier, sub_tier))
+
     def count(
         self, tenant_id: int, client_id: int, client_tier: str, api_id: int, sub_tier: str
     ) -> Throttled | None:
