@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
+from ..security import digest_matches
 from ..storage import now
 from ..storage.records import Client, Token, User
 
-GRANT_TYPES = frozenset({"password", "refresh_token", "client_credentials", "admin_password"})
+# The client authentication methods every Agave client may use (RFC 6749 section 2.3.1).
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class OAuthClient(ClientMixin):
-    """A registered Agave client: confidential, authenticated with HTTP Basic only."""
+    """A registered Agave client: confidential, authenticated with its secret (Basic or post)."""
 
     def __init__(self, record: Client, owner: User) -> None:
         self.record = record
@@ -31,14 +33,19 @@ class OAuthClient(ClientMixin):
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri == self.record.callback_url
 
+    def check_client_secret(self, client_secret: str) -> bool:
+        return digest_matches(client_secret, self.record.secret_digest)
+
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == "client_secret_basic"
+        return method in CLIENT_AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
         return False
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES
+        """Every client may use every grant the server registered (``registry.GRANTS``):
+        Authlib asks only once it has found a registered grant for the request."""
+        return True
 
 
 class OAuthToken(TokenMixin):

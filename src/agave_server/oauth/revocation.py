@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 
 from ..security import digest
 from ..storage import tokens as token_store
-from .models import OAuthToken
+from .models import CLIENT_AUTH_METHODS, OAuthToken
 
 
 class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
+
     def authenticate_token(self, request, client) -> OAuthToken | None:
         """Like Authlib's, but the lookup needs the request (its tenant), not just the string."""
         self.check_params(request, client)

@@ -19,6 +19,7 @@ from ...services import gateway as service
 from ...storage.records import Tenant
 from ..context import state, tenant_of
 from ..envelope import json_bytes
+from ..hot_paths import hot
 from .docs import error_responses
 
 router = APIRouter(tags=["gateway"])
@@ -85,6 +86,7 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
     },
     openapi_extra={"security": [{"bearerAuth": []}]},
 )
+@hot
 async def decide(request: Request) -> Response:
     app = state(request)
     gateway: service.Gateway = app.gateway  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """gateway: API backends, per-tenant tier limits, request counters
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 09:40:00
 
 Adds only (a column with a default and two tables): processes of the previous release keep
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
