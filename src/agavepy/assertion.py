@@ -138,7 +138,8 @@ class _KeySource:
         assert self._url is not None
         try:
             response = httpx.get(self._url, timeout=10, verify=self._verify)
-            response.raise_for_status()
+            if response.status_code != 200:
+                raise ValueError(f"HTTP {response.status_code}")
             document = response.json()
         except (httpx.HTTPError, ValueError) as err:
             raise InvalidAssertion(
@@ -174,7 +175,8 @@ class AssertionVerifier:
 
     ``issuer`` is the tenant's base URL (without the trailing slash); the keys come from
     ``jwks_url`` (default ``issuer + /oauth2/jwks``) unless a public ``key`` is given.
-    ``api_context``, when given, refuses assertions made for another API.
+    ``api_context``, when given, refuses assertions made for another API. ``clock`` (Unix
+    seconds) is for tests and for hosts whose clock is known to be off.
     """
 
     def __init__(
@@ -189,8 +191,10 @@ class AssertionVerifier:
         leeway: int = 5,
         cache_seconds: float = 300.0,
         verify_tls: bool | str = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.tenant = tenant
+        self._clock = clock
         self.issuer = issuer.rstrip("/")
         self.header = assertion_header(tenant)
         self.audience = audience or gateway_audience(self.issuer)
@@ -226,6 +230,7 @@ class AssertionVerifier:
                 f"expected {ASSERTION_TYP!r})"
             )
         registry = JWTClaimsRegistry(
+            now=lambda: int(self._clock()),
             leeway=self.leeway,
             iss={"essential": True, "value": self.issuer},
             aud={"essential": True, "value": self.audience},

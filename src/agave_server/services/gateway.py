@@ -132,7 +132,10 @@ def original_path(values: list[str]) -> str:
         raise _bad_request("X-Original-URI must be an absolute path starting with '/'.")
     if _ENCODED_SEPARATOR.search(raw_path):
         raise _bad_request("The request path contains an encoded '/', '\\' or NUL.")
-    path = unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
+    try:
+        path = unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
+    except UnicodeDecodeError:
+        raise _bad_request("The request path has percent-escapes that are not UTF-8.") from None
     if any(ord(c) < 0x20 or c == "\x7f" or c == "\\" for c in path):
         raise _bad_request("The request path contains control characters or '\\'.")
     segments = path.split("/")[1:]
