@@ -25,15 +25,17 @@ from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, health, profiles, tenants, token
+from .api.routes import clients, health, keys, profiles, tenants, token
 from .api.routes import gateway as gateway_route
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
+from .oauth.keys import KeyRing
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
 from .storage import rate_counters as rate_store
+from .storage import signing_keys as key_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
@@ -152,6 +154,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
                 continue
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
+            await run_in_threadpool(key_store.purge, db)
             await run_in_threadpool(rate_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
@@ -179,13 +182,14 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
     return lifespan
 
 
-def _gateway(db: Database, settings: Settings):
-    """The forward-auth decision with its caches, tier counters and assertion signer."""
-    from .services.gateway import ApiCatalogue, Gateway, issuer_of, tenant_signer
+def _gateway(db: Database, settings: Settings, keys: KeyRing):
+    """The forward-auth decision with its caches, tier counters and the tenants' keys."""
+    from .services.gateway import ApiCatalogue, Gateway, Signer
     from .services.tiers import TierBook, TierThrottle, rate_counters
 
     throttle = TierThrottle(TierBook(db), rate_counters(db, settings))
-    return Gateway(db, ApiCatalogue(db), throttle, tenant_signer(db, settings), issuer_of)
+    signer = Signer(sign=keys.sign, current_kid=lambda tenant: keys.current(tenant).kid)
+    return Gateway(db, ApiCatalogue(db), throttle, signer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -197,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
     writes = WriteBatcher(db) if db.is_sqlite else None
+    signing_keys = KeyRing(db, settings)
     app = AgaveApp(
         title="Agave tenant server",
         version=__version__,
@@ -211,11 +216,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db=db,
         tenants=TenantDirectory(db, settings.tenant_cache_seconds),
         throttle=throttle,
-        oauth=AgaveAuthorizationServer(db, settings, throttle),
+        oauth=AgaveAuthorizationServer(db, settings, throttle, signing_keys),
         writes=writes,
-        gateway=_gateway(db, settings),
+        keys=signing_keys,
+        gateway=_gateway(db, settings, signing_keys),
     )
-    for module in (health, tenants, clients, token, profiles, gateway_route):
+    for module in (health, tenants, clients, token, profiles, keys, gateway_route):
         app.include_router(module.router)
     _install_error_handlers(app)
     if settings.redis_url:

@@ -11,6 +11,7 @@ One stack per test session (``gateway``):
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
@@ -139,6 +140,8 @@ def _start_stack(workdir: Path) -> Gateway:
     env = {
         "AGAVE_SERVER_TRUSTED_PROXIES": "127.0.0.1",
         "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": ACCESS_LIFETIME,
+        # Every process of a deployment decrypts the tenant's signing key with the same KEK.
+        "AGAVE_SERVER_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     }
     redis_url = os.environ.get("AGAVE_TEST_REDIS_URL")
     if redis_url:

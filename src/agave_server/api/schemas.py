@@ -75,6 +75,7 @@ class TenantOut(BaseModel):
     code: str
     name: str
     baseUrl: str
+    issuer: str = Field(description="OAuth/OIDC issuer: baseUrl without its trailing slash")
     contact: list[Contact]
     links: TenantLinks = Field(alias="_links")
 
@@ -206,6 +207,18 @@ def _without_null(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_without_null(v) for v in schema]
     return schema
+
+
+class Jwk(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kty: str
+    kid: str
+    alg: str
+    use: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
 
 
 CREATE_CLIENT_BODY = _body(

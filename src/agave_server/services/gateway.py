@@ -23,10 +23,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import faults
-from ..security import digest
 from ..storage import Database
 from ..storage import apis as api_store
-from ..storage import tokens as token_store
 from ..storage.gateway import ClientAccess, client_access
 from ..storage.records import Api, Tenant, User
 from .tiers import TierThrottle, describe
@@ -184,19 +182,23 @@ class ApiCatalogue:
         raise _not_found(path)
 
 
-def caller_of(db: Database, tenant: Tenant, token: str) -> Caller | None:
-    """The bearer token's user and client, or None when it is unknown, expired or revoked."""
-    if len(token) > 256 or not token.isalnum():
-        return None
-    token_digest = digest(token)
-    grant = token_store.bearer_grant(db, tenant.id, token_digest)
-    if grant is None:
-        return None
-    return Caller(grant.user, grant.client_id, token_digest)
+# Must match agavepy.assertion: distinct from access tokens (at+jwt) and ID tokens (JWT).
+ASSERTION_TYP = "agave-assertion+jwt"
 
 
-Signer = Callable[[Tenant, dict[str, Any]], tuple[str, str]]
-"""Signs claims with the tenant's current key: ``(compact JWT, key id)``."""
+def assertion_audience(issuer: str) -> str:
+    """The assertions' audience: the tenant's gateway, never a client or resource server."""
+    return issuer + "/gateway"
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The tenant's current key, as the app hands it in (``oauth.keys.KeyRing``): ``sign``
+    makes a compact JWS of claims with header ``typ``; ``current_kid`` names the key that
+    signs now, so a rotation starts new assertions at once."""
+
+    sign: Callable[[Tenant, dict[str, Any], str], str]
+    current_kid: Callable[[Tenant], str]
 
 
 class AssertionCache:
@@ -237,6 +239,7 @@ def assertion_claims(
     role = "admin,Internal/everyone" if user.is_admin else "Internal/everyone"
     return {
         "iss": issuer,
+        "aud": assertion_audience(issuer),
         "sub": user.username,
         "iat": now,
         "exp": now + ASSERTION_LIFETIME,
@@ -270,14 +273,12 @@ class Gateway:
         db: Database,
         catalogue: ApiCatalogue,
         throttle: TierThrottle,
-        sign: Signer,
-        issuer_of: Callable[[Tenant], str],
+        signer: Signer,
     ) -> None:
         self._db = db
         self.catalogue = catalogue
         self.throttle = throttle
-        self._sign = sign
-        self._issuer_of = issuer_of
+        self._signer = signer
         self._assertions = AssertionCache()
 
     def resolve(
@@ -349,6 +350,7 @@ class Gateway:
         user = caller.user
         key = (
             tenant.id,
+            self._signer.current_kid(tenant),
             caller.token_key,
             api.id,
             api.context,
@@ -365,34 +367,7 @@ class Gateway:
         if cached is not None:
             return cached
         t = int(time.time())
-        claims = assertion_claims(tenant, self._issuer_of(tenant), caller, access, api, t)
-        token, _kid = self._sign(tenant, claims)
+        claims = assertion_claims(tenant, tenant.issuer, caller, access, api, t)
+        token = self._signer.sign(tenant, claims, ASSERTION_TYP)
         self._assertions.put(key, claims["exp"], token)
         return token
-
-
-ASSERTION_TYP = "agave-assertion+jwt"
-
-
-def issuer_of(tenant: Tenant) -> str:
-    return tenant.base_url.rstrip("/")
-
-
-def assertion_audience(issuer: str) -> str:
-    """The assertions' audience: the tenant's gateway, never a client or resource server."""
-    return issuer + "/gateway"
-
-
-def tenant_signer(db: Database, settings: Any) -> Signer:
-    # SCRATCH (replaced by oauth.keys once oauth-core is merged)
-    from joserfc import jwt
-    from joserfc.jwk import RSAKey
-
-    key = RSAKey.generate_key(2048, parameters={"kid": "scratch"})
-
-    def sign(tenant: Tenant, claims: dict[str, Any]) -> tuple[str, str]:
-        claims = {**claims, "aud": assertion_audience(claims["iss"])}
-        header = {"alg": "RS256", "typ": ASSERTION_TYP, "kid": "scratch"}
-        return jwt.encode(header, claims, key), "scratch"
-
-    return sign

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...oauth.bearer import bearer_from_header
 from ...services import gateway as service
 from ...storage.records import Tenant
 from ..context import state, tenant_of
@@ -26,15 +27,21 @@ router = APIRouter(tags=["gateway"])
 _NO_STORE = "no-store"
 
 
-def _bearer(request: Request) -> str | None:
+def _caller(request: Request, tenant: Tenant) -> service.Caller | None:
+    """The bearer token's user and client from the one validator (opaque or JWT, revocation
+    seen at once); None for a missing, repeated, unknown, expired or revoked token."""
     values = request.headers.getlist("authorization")
     if len(values) != 1:
         return None
-    scheme, _, value = values[0].strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or len(value) > 8192 or not value.isascii():
+    value = bearer_from_header(values[0])
+    if not value:
         return None
-    return value
+    validator = state(request).oauth.bearer
+    presented = validator.authenticate_token(tenant, value)
+    grant = validator.validate_token(tenant, presented)
+    if grant is None or presented is None:
+        return None
+    return service.Caller(grant.user, grant.client_id, presented.digest)
 
 
 def _tenant(request: Request) -> Tenant:
@@ -109,8 +116,7 @@ async def decide(request: Request) -> Response:
         )
     except service.Refused as refused:
         return answer(refused.decision, tenant)
-    token = _bearer(request)
-    caller = service.caller_of(app.db, tenant, token) if token else None
+    caller = _caller(request, tenant)
     step = gateway.authorize(tenant, api, caller)
     if isinstance(step, service.Decision):
         return answer(step, tenant)
