@@ -27,6 +27,7 @@ from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
 from .api.observability import Observe, PeerAddress
 from .api.routes import clients, health, keys, operations, profiles, tenants, token
+from .api.routes import gateway as gateway_route
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer, registry
@@ -34,6 +35,7 @@ from .oauth.keys import KeyRing
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
+from .storage import rate_counters as rate_store
 from .storage import signing_keys as key_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
@@ -159,6 +161,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             metrics.tokens_purged(counts["removed"])
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             await run_in_threadpool(key_store.purge, db)
+            await run_in_threadpool(rate_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -218,11 +221,21 @@ def served_app() -> PeerAddress:
 
     uvicorn's own proxy-header handling (``--proxy-headers``) would rewrite the client
     address before the app sees the connection's peer; here it runs inside ``PeerAddress``
-    with the same trusted proxies (``FORWARDED_ALLOW_IPS``, default loopback).
+    with the trusted proxies of the settings (``AGAVE_SERVER_TRUSTED_PROXIES``, else
+    ``FORWARDED_ALLOW_IPS``; default loopback).
     """
-    import os
+    settings = Settings.load()
+    return PeerAddress(create_app(settings), settings.trusted_proxies)
 
-    return PeerAddress(create_app(), os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+
+def _gateway(db: Database, settings: Settings, keys: KeyRing):
+    """The forward-auth decision with its caches, tier counters and the tenants' keys."""
+    from .services.gateway import ApiCatalogue, Gateway, Signer
+    from .services.tiers import TierBook, TierThrottle, rate_counters
+
+    throttle = TierThrottle(TierBook(db), rate_counters(db, settings))
+    signer = Signer(sign=keys.sign, current_kid=lambda tenant: keys.current(tenant).kid)
+    return Gateway(db, ApiCatalogue(db), throttle, signer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -252,8 +265,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         oauth=AgaveAuthorizationServer(db, settings, throttle, signing_keys),
         writes=writes,
         keys=signing_keys,
+        gateway=_gateway(db, settings, signing_keys),
     )
-    for module in (health, tenants, clients, token, profiles, keys):
+    for module in (health, tenants, clients, token, profiles, keys, gateway_route):
         app.include_router(module.router)
     _install_pages(app)
     _install_error_handlers(app)

@@ -451,41 +451,80 @@ def apis() -> None:
 @click.option("--provider", default="admin", show_default=True)
 @click.option("--context", default=None, help="Default: /<lower-case name>/<version>.")
 @click.option("--default", "is_default", is_flag=True, help="Subscribe new clients to it.")
+@click.option(
+    "--backend",
+    default=None,
+    metavar="URL",
+    help="http(s)://HOST[:PORT] serving the API's context behind the gateway.",
+)
 @pass_ctx
-def apis_add(ctx: Ctx, name, tenant_code, api_version, provider, context, is_default) -> None:
-    """Add an API to a tenant's catalogue."""
-    from .services import validation
-    from .storage import apis as store
+def apis_add(ctx: Ctx, name, tenant_code, api_version, provider, context, is_default, backend):
+    """Add an API to a tenant's catalogue (with --backend: served through the gateway)."""
+    from .services import apis as service
 
     tenant = ctx.tenant(tenant_code)
-    for field, value in (("API name", name), ("version", api_version), ("provider", provider)):
-        if not validation.API_NAME_RE.fullmatch(value):
-            raise AgaveError(f"invalid {field} {value!r}: use A-Z a-z 0-9 _ . - (1 to 64)")
-    context = context or f"/{name.lower()}/{api_version}"
-    try:
-        store.add_api(ctx.db, tenant.id, name, api_version, provider, context, is_default)
-    except store.DuplicateApi:
-        raise AgaveError(f"API {name} {api_version} by {provider} already exists") from None
+    api = service.add(ctx.db, tenant, name, api_version, provider, context, is_default, backend)
     _audit(
         ctx,
         tenant.id,
         "api.add",
-        f"{name} {api_version} {provider}",
-        {"context": context, "default": is_default},
+        f"{api.name} {api.version} {api.provider}",
+        {"context": api.context, "default": api.is_default, "backend": api.backend_url},
     )
-    click.echo(f"API {name} {api_version} ({provider}, {context}) added to {tenant.code}")
+    served = f", backend {api.backend_url}" if api.backend_url else ""
+    click.echo(
+        f"API {api.name} {api.version} ({api.provider}, {api.context}{served}) added to "
+        f"{tenant.code}"
+    )
+
+
+@apis.command("update")
+@click.argument("name")
+@click.option("--tenant", "tenant_code", required=True)
+@click.option("--version", "api_version", default="v2", show_default=True)
+@click.option("--provider", default="admin", show_default=True)
+@click.option("--context", default=None, help="A new context, e.g. /jobs/v2.")
+@click.option("--backend", default=None, metavar="URL", help="A new backend ('' = none).")
+@click.option("--default/--no-default", "is_default", default=None, help="For new clients.")
+@pass_ctx
+def apis_update(ctx: Ctx, name, tenant_code, api_version, provider, context, backend, is_default):
+    """Change an API's context, backend or default flag (servers see it within seconds)."""
+    from .services import apis as service
+
+    tenant = ctx.tenant(tenant_code)
+    api = service.update(ctx.db, tenant, name, api_version, provider, context, backend, is_default)
+    _audit(
+        ctx,
+        tenant.id,
+        "api.update",
+        f"{api.name} {api.version} {api.provider}",
+        {"context": api.context, "default": api.is_default, "backend": api.backend_url},
+    )
+    click.echo(
+        f"API {api.name} {api.version} updated: context {api.context}, "
+        f"backend {api.backend_url or '(none)'}" + (", default" if api.is_default else "")
+    )
 
 
 @apis.command("list")
 @click.option("--tenant", "tenant_code", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def apis_list(ctx: Ctx, tenant_code: str) -> None:
-    """List a tenant's APIs."""
+def apis_list(ctx: Ctx, tenant_code: str, as_json: bool) -> None:
+    """List a tenant's APIs (with their backends, if behind the gateway)."""
     from .storage import apis as store
 
-    for a in store.list_apis(ctx.db, ctx.tenant(tenant_code).id):
+    rows = store.list_apis(ctx.db, ctx.tenant(tenant_code).id)
+    if as_json:
+        fields = ("name", "version", "provider", "context", "is_default", "backend_url")
+        click.echo(json.dumps([{f: getattr(a, f) for f in fields} for a in rows], indent=2))
+        return
+    for a in rows:
         flag = "default" if a.is_default else ""
-        click.echo(f"{a.name:<16} {a.version:<6} {a.provider:<10} {a.context:<24} {flag}")
+        click.echo(
+            f"{a.name:<16} {a.version:<6} {a.provider:<10} {a.context:<24} {flag:<8} "
+            f"{a.backend_url}".rstrip()
+        )
 
 
 @apis.command("remove")
@@ -503,6 +542,125 @@ def apis_remove(ctx: Ctx, name, tenant_code, api_version, provider) -> None:
         raise NotFound(f"no API {name} {api_version} by {provider} in {tenant_code}")
     _audit(ctx, tenant.id, "api.remove", f"{name} {api_version} {provider}")
     click.echo(f"API {name} {api_version} removed")
+
+
+# -- tiers ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def tiers() -> None:
+    """Rate limits of the tiers (Bronze, Silver, Gold, Unlimited), per tenant."""
+
+
+@tiers.command("set")
+@click.argument("name")
+@click.option("--tenant", "tenant_code", required=True)
+@click.option(
+    "--limit",
+    required=True,
+    metavar="N/UNIT",
+    help="N/second, N/minute or N/hour; 'unlimited'; or 'default' (WSO2's default again).",
+)
+@pass_ctx
+def tiers_set(ctx: Ctx, name: str, tenant_code: str, limit: str) -> None:
+    """Set a tier's limit for a tenant (running servers apply it within a few seconds)."""
+    from .services import tiers as service
+    from .storage import tiers as store
+
+    tenant = ctx.tenant(tenant_code)
+    tier = service.tier_name(name)
+    parsed = service.parse_limit(limit)
+    if parsed is None:
+        store.reset(ctx.db, tenant.id, tier)
+    else:
+        store.set_limit(ctx.db, tenant.id, tier, *parsed)
+    now = service.effective_limits(ctx.db, tenant.id)[tier]
+    origin = " (default)" if now.is_default else ""
+    click.echo(f"tier {tier} of {tenant.code}: {service.describe(now)}{origin}")
+
+
+@tiers.command("list")
+@click.option("--tenant", "tenant_code", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def tiers_list(ctx: Ctx, tenant_code: str, as_json: bool) -> None:
+    """The limit each tier has in a tenant."""
+    from .services import tiers as service
+
+    limits = service.effective_limits(ctx.db, ctx.tenant(tenant_code).id)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": t.name,
+                        "limit": t.limit,
+                        "periodSeconds": t.period,
+                        "default": t.is_default,
+                    }
+                    for t in limits.values()
+                ],
+                indent=2,
+            )
+        )
+        return
+    for t in limits.values():
+        origin = "default" if t.is_default else "set"
+        click.echo(f"{t.name:<10} {service.describe(t):<16} {origin}")
+
+
+# -- gateway -------------------------------------------------------------------------------
+
+
+@cli.group()
+def gateway() -> None:
+    """The API gateway in front of the tenant (nginx, with this server deciding)."""
+
+
+@gateway.command("nginx-config")
+@click.option("--tenant", "tenant_code", required=True)
+@click.option("--listen", required=True, metavar="HOST:PORT", help="Where nginx listens.")
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="A tenant server process (repeat for several; default 127.0.0.1:8000).",
+)
+@click.option(
+    "--auth-url",
+    default=None,
+    metavar="URL",
+    help="The decision endpoint (default: /gateway/decide through the upstreams).",
+)
+@click.option("--ssl-certificate", default=None, metavar="FILE", help="Serve HTTPS with it.")
+@click.option("--ssl-certificate-key", default=None, metavar="FILE")
+@pass_ctx
+def gateway_nginx_config(
+    ctx: Ctx, tenant_code, listen, upstreams, auth_url, ssl_certificate, ssl_certificate_key
+) -> None:
+    """Print a complete nginx.conf (run it with nginx -p PREFIX -c FILE)."""
+    from .gateway_config import Tls, nginx_config
+    from .storage import apis as store
+
+    if bool(ssl_certificate) != bool(ssl_certificate_key):
+        raise AgaveError("give both --ssl-certificate and --ssl-certificate-key, or neither")
+    tenant = ctx.tenant(tenant_code)
+    tls = Tls(ssl_certificate, ssl_certificate_key) if ssl_certificate else None
+    command = f"agave-server gateway nginx-config --tenant {tenant.code} --listen {listen}"
+    command += "".join(f" --upstream {u}" for u in upstreams)
+    click.echo(
+        nginx_config(
+            tenant,
+            store.list_apis(ctx.db, tenant.id),
+            listen,
+            list(upstreams),
+            auth_url,
+            tls,
+            command=command.strip(),
+        ),
+        nl=False,
+    )
 
 
 # -- clients -------------------------------------------------------------------------------
@@ -605,10 +763,11 @@ def keys_rotate(ctx: Ctx, tenant_code: str, alg: str) -> None:
 @pass_ctx
 def purge(ctx: Ctx) -> None:
     """Delete expired and revoked tokens and stale login-failure counters."""
-    from .storage import signing_keys, throttle, tokens
+    from .storage import rate_counters, signing_keys, throttle, tokens
 
     counts = tokens.purge(ctx.db)
     stale = throttle.purge(ctx.db, ctx.settings.login_window)
+    rate_counters.purge(ctx.db)
     dropped = signing_keys.purge(ctx.db)
     _audit(ctx, None, "tokens.purge", "", {**counts, "login_counters_removed": stale})
     click.echo(

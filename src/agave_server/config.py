@@ -129,6 +129,37 @@ def log_format(raw: str | None) -> str | None:
     return value
 
 
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1,::1"
+
+
+def _trusted_proxies(env: dict[str, str]) -> str:
+    """Addresses or CIDR networks whose ``X-Forwarded-For``/``-Proto`` the server believes.
+
+    ``AGAVE_SERVER_TRUSTED_PROXIES`` (uvicorn's ``FORWARDED_ALLOW_IPS`` is honoured when it is
+    unset); default loopback only. A request from anywhere else is seen as coming from its own
+    socket address, whatever headers it sends, so per-address throttles cannot be dodged.
+    """
+    import ipaddress
+
+    name = ENV_PREFIX + "TRUSTED_PROXIES"
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        raw = env.get("FORWARDED_ALLOW_IPS") or DEFAULT_TRUSTED_PROXIES
+        name = "FORWARDED_ALLOW_IPS" if env.get("FORWARDED_ALLOW_IPS") else name
+    entries = [e.strip() for e in raw.split(",") if e.strip()]
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {entry!r} is not an IP address or CIDR network "
+                "(e.g. 10.0.0.2, 10.0.0.0/24, ::1; '*' trusts everyone)"
+            ) from None
+    return ",".join(entries)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server needs to know; see docs/server.md for each setting."""
@@ -146,6 +177,7 @@ class Settings:
     tenant_cache_seconds: int = 5
     purge_interval: int = 3600
     access_log: bool = False
+    trusted_proxies: str = DEFAULT_TRUSTED_PROXIES
     # How long verifiers may cache a tenant's JWKS (its Cache-Control max-age); a rotated-in
     # signing key is published this long before it signs (oauth/keys.py).
     jwks_max_age: int = 3600
@@ -198,6 +230,7 @@ class Settings:
             tenant_cache_seconds=_int_env(env, "TENANT_CACHE_SECONDS", 5, 0),
             purge_interval=_int_env(env, "PURGE_INTERVAL", 3600, 0),
             access_log=_bool_env(env, "ACCESS_LOG", False) if access_log is None else access_log,
+            trusted_proxies=_trusted_proxies(env),
             jwks_max_age=_int_env(env, "JWKS_MAX_AGE", cls.jwks_max_age, 0),
             session_lifetime=_int_env(env, "SESSION_LIFETIME", cls.session_lifetime, 60),
             id_token_lifetime=_int_env(env, "ID_TOKEN_LIFETIME", cls.id_token_lifetime, 60),
@@ -226,6 +259,7 @@ class Settings:
             ENV_PREFIX + "TENANT_CACHE_SECONDS": str(self.tenant_cache_seconds),
             ENV_PREFIX + "PURGE_INTERVAL": str(self.purge_interval),
             ENV_PREFIX + "ACCESS_LOG": "1" if self.access_log else "0",
+            ENV_PREFIX + "TRUSTED_PROXIES": self.trusted_proxies,
             ENV_PREFIX + "JWKS_MAX_AGE": str(self.jwks_max_age),
             ENV_PREFIX + "SESSION_LIFETIME": str(self.session_lifetime),
             ENV_PREFIX + "ID_TOKEN_LIFETIME": str(self.id_token_lifetime),

@@ -77,6 +77,8 @@ apis = Table(
     # New clients are subscribed to every default API.
     Column("is_default", Boolean, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
+    # Where the gateway sends calls under ``context`` ('' = not behind the gateway; 0006).
+    Column("backend_url", String(2048), nullable=False, server_default=""),
     UniqueConstraint("tenant_id", "name", "version", "provider", name="uq_apis_identity"),
 )
 
@@ -308,3 +310,26 @@ audit_log = Table(
 )
 # ``agave-server audit --tenant T --since ...``: WHERE tenant_code = ? AND at >= ? ORDER BY id.
 Index("ix_audit_log_tenant_code_at", audit_log.c.tenant_code, audit_log.c.at)
+
+# Per-tenant tier limits an operator set (``agave-server tiers set``); a tier without a row has
+# WSO2 API Manager 2.x's default (services.tiers). ``request_limit`` NULL = unlimited (0006).
+tiers = Table(
+    "tiers",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(16), primary_key=True),
+    Column("request_limit", Integer, nullable=True),
+    Column("period_seconds", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# The gateway's request counters when Redis is not configured: one row per client (or client
+# and API) and fixed window, ``window_start`` aligned to the period (0006).
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    # e.g. "app:<client id>:60", "sub:<client id>:<api id>:60"
+    Column("key", String(200), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+)

@@ -13,6 +13,7 @@ from ..errors import NotFound, Unauthorized
 from ..oauth import AgaveAuthorizationServer
 from ..oauth.keys import KeyRing
 from ..services import accounts
+from ..services.gateway import Gateway
 from ..services.throttle import LoginThrottle
 from ..storage import Database
 from ..storage.batch import WriteBatcher
@@ -31,6 +32,7 @@ class AppState:
     keys: KeyRing  # the tenants' signing keys (oauth/keys.py)
     # Renders PageAnswers (api/answers.PageRenderer); the pages package installs Jinja2's.
     render_page: Any = None
+    gateway: Gateway | None = None  # the forward-auth decision (services.gateway)
 
 
 def state(request: Request) -> AppState:
@@ -48,6 +50,9 @@ def tenant_of(request: Request) -> Tenant:
 
 
 def address_of(request: Request) -> str | None:
+    """The caller's address: the socket peer, or, when the peer is one of the trusted proxies
+    (``AGAVE_SERVER_TRUSTED_PROXIES``), the ``X-Forwarded-For`` it set; uvicorn's proxy-headers
+    middleware has already made that choice for ``request.client``."""
     return request.client.host if request.client else None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .. import __version__
+from .. import __version__, faults
 from ..errors import BadRequest
 
 DEFAULT_LIMIT = 100
@@ -140,28 +140,16 @@ def error_envelope(
 
 def invalid_credentials_fault(api: str = "/profiles/v2", version: str = "v2") -> Response:
     """WSO2's 900901: what agavepy and agave-cli recognise as an expired or bad token."""
-    body = {
-        "fault": {
-            "code": "900901",
-            "message": "Invalid Credentials",
-            "description": f"Access failure for API: {api}, version: {version}. "
-            "Make sure you have given the correct access token",
-        }
-    }
-    return json_response(body, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return json_response(
+        faults.invalid_credentials(api, version),
+        401,
+        {"WWW-Authenticate": faults.INVALID_TOKEN_CHALLENGE},
+    )
 
 
 def forbidden_fault(api: str = "/profiles/v2", version: str = "v2") -> Response:
     """WSO2's 900908: the token's client is not subscribed to the API."""
-    body = {
-        "fault": {
-            "code": "900908",
-            "message": "Resource forbidden",
-            "description": f"Access failure for API: {api}, version: {version}. "
-            "The client is not subscribed to this API",
-        }
-    }
-    return json_response(body, 403)
+    return json_response(faults.forbidden(api, version), 403)
 
 
 def oauth_error(

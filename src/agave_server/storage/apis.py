@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agavepy.wire import DEFAULT_API_NAMES, DEFAULT_API_PROVIDER, DEFAULT_API_VERSION, api_context
@@ -30,6 +30,7 @@ def _api(row) -> Api:
         context=m["context"],
         status=m["status"],
         is_default=bool(m["is_default"]),
+        backend_url=m["backend_url"],
     )
 
 
@@ -61,6 +62,7 @@ def add_api(
     provider: str,
     context: str,
     is_default: bool = False,
+    backend_url: str = "",
 ) -> Api:
     values = {
         "tenant_id": tenant_id,
@@ -71,6 +73,7 @@ def add_api(
         "status": "PUBLISHED",
         "is_default": is_default,
         "created_at": now(),
+        "backend_url": backend_url,
     }
     try:
         with db.write() as conn:
@@ -86,7 +89,18 @@ def add_api(
         context=context,
         status="PUBLISHED",
         is_default=is_default,
+        backend_url=backend_url,
     )
+
+
+def update_api(db: Database, tenant_id: int, api_id: int, changes: dict[str, object]) -> Api | None:
+    """Change some of an API's columns (context, backend_url, is_default); None if it is gone."""
+    with db.write() as conn:
+        conn.execute(
+            update(apis).where(apis.c.id == api_id, apis.c.tenant_id == tenant_id).values(**changes)
+        )
+        row = conn.execute(select(apis).where(apis.c.id == api_id)).first()
+    return _api(row) if row else None
 
 
 def list_apis(db: Database, tenant_id: int) -> list[Api]:

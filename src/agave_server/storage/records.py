@@ -48,6 +48,7 @@ class Api:
     context: str
     status: str
     is_default: bool
+    backend_url: str = ""  # '' = not behind the gateway
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,13 @@ class UpstreamLogin:
     browser_digest: str
     next_path: str
     expires_at: int
+
+
+@dataclass(frozen=True)
+class TierLimit:
+    """A tier's rate: at most ``limit`` requests per ``period`` seconds (None = unlimited)."""
+
+    name: str
+    limit: int | None
+    period: int
+    is_default: bool = True  # WSO2's default, not set by the operator

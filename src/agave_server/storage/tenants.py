@@ -148,6 +148,16 @@ class TenantDirectory:
             tenant = self._by_host.get(host)
         return tenant or self._default
 
+    def by_code_cached(self, code: str) -> Tenant | None:
+        """By code from the cache (hot paths); an unknown code reloads, as ``for_host`` does."""
+        if not self._fresh():
+            self._reload()
+        tenant = self._by_code.get(code)
+        if tenant is None and self._loaded_at < time.monotonic() - 0.2:
+            self._reload()
+            tenant = self._by_code.get(code)
+        return tenant
+
     def all(self) -> list[Tenant]:
         self._reload()
         return list(self._by_code.values())

@@ -1,0 +1,127 @@
+"""``GET /gateway/decide``: the forward-auth decision for nginx's ``auth_request``.
+
+nginx passes on only 2xx, 401 and 403 from it, so every refusal is 401 (900901) or 403, with
+the caller's real status in ``X-Agave-Status``, the WSO2 fault JSON in ``X-Agave-Fault`` (and
+as the body, for other callers) and ``Retry-After`` for 429; the generated nginx.conf turns
+them back into exactly that answer (``gateway_config``). A 200 carries the signed assertion in
+``X-JWT-Assertion-<tenant>``. Served on the hot path: no framework routing, no thread hop
+except for counting a limited tier.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...oauth.bearer import bearer_from_header
+from ...services import gateway as service
+from ...storage.records import Tenant
+from ..context import state, tenant_of
+from ..envelope import json_bytes
+from ..hot_paths import hot
+from .docs import error_responses
+
+router = APIRouter(tags=["gateway"])
+_NO_STORE = "no-store"
+
+
+def _caller(request: Request, tenant: Tenant) -> service.Caller | None:
+    """The bearer token's user and client from the one validator (opaque or JWT, revocation
+    seen at once); None for a missing, repeated, unknown, expired or revoked token."""
+    values = request.headers.getlist("authorization")
+    if len(values) != 1:
+        return None
+    value = bearer_from_header(values[0])
+    if not value:
+        return None
+    validator = state(request).oauth.bearer
+    presented = validator.authenticate_token(tenant, value)
+    grant = validator.validate_token(tenant, presented)
+    if grant is None or presented is None:
+        return None
+    return service.Caller(grant.user, grant.client_id, presented.digest)
+
+
+def _tenant(request: Request) -> Tenant:
+    """The tenant the proxy config pins (``X-Agave-Tenant``), else the one ``Host`` names."""
+    pinned = request.headers.getlist("x-agave-tenant")
+    if not pinned:
+        return tenant_of(request)
+    tenant = state(request).tenants.by_code_cached(pinned[0]) if len(pinned) == 1 else None
+    if tenant is None:
+        raise service.Refused(
+            service.Decision(
+                400,
+                service.faults.status_report(
+                    400, "Bad Request", "X-Agave-Tenant does not name one tenant of this server."
+                ),
+            )
+        )
+    return tenant
+
+
+def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
+    """The decision as nginx's auth_request can pass it on (see the module docstring)."""
+    headers = {"Cache-Control": _NO_STORE, **decision.headers}
+    if decision.status == 200:
+        assert tenant is not None and decision.assertion is not None
+        headers[service.assertion_header(tenant.code)] = decision.assertion
+        return Response(b"", 200, headers)
+    body = json_bytes(decision.fault)
+    headers["X-Agave-Status"] = str(decision.status)
+    headers["X-Agave-Fault"] = body.decode("ascii", "replace")
+    status = 401 if decision.status == 401 else 403
+    return Response(body, status, headers, media_type="application/json")
+
+
+@router.get(
+    "/gateway/decide",
+    summary="Forward-auth decision for the gateway (nginx auth_request)",
+    description=(
+        "Headers: `X-Original-Method` and `X-Original-URI` (exactly one each, set by the "
+        "proxy), the caller's `Authorization: Bearer ...`, optionally `X-Agave-Api` (the "
+        "API's context, fixed per proxy location) and `X-Agave-Tenant`. 200 with "
+        "`X-JWT-Assertion-<tenant>`; otherwise 401 or 403 with the real status (400, 401, "
+        "403, 404, 429) in `X-Agave-Status`, the WSO2 fault in `X-Agave-Fault` and the body, "
+        "and `Retry-After` for 429."
+    ),
+    responses={
+        200: {"description": "Allowed: the assertion is in X-JWT-Assertion-<tenant>"},
+        **error_responses(401, 403),
+    },
+    openapi_extra={"security": [{"bearerAuth": []}]},
+)
+@hot
+async def decide(request: Request) -> Response:
+    app = state(request)
+    gateway: service.Gateway = app.gateway  # type: ignore[assignment]
+    tenant = None
+    try:
+        tenant = _tenant(request)
+        fixed = request.headers.getlist("x-agave-api")
+        if len(fixed) > 1:
+            raise service.Refused(
+                service.Decision(
+                    400,
+                    service.faults.status_report(400, "Bad Request", "X-Agave-Api is repeated."),
+                )
+            )
+        _path, api = gateway.resolve(
+            tenant,
+            request.headers.getlist("x-original-method"),
+            request.headers.getlist("x-original-uri"),
+            fixed[0] if fixed else None,
+        )
+    except service.Refused as refused:
+        return answer(refused.decision, tenant)
+    caller = _caller(request, tenant)
+    step = gateway.authorize(tenant, api, caller)
+    if isinstance(step, service.Decision):
+        return answer(step, tenant)
+    if step.limited:
+        over = await run_in_threadpool(gateway.count, step)
+        if over is not None:
+            return answer(over, tenant)
+    return answer(gateway.admit(step), tenant)
