@@ -74,6 +74,9 @@ class TenantOut(BaseModel):
     name: str
     baseUrl: str
     contact: list[Contact]
+    cliClientId: str = Field(
+        description="client_id of the tenant's built-in public client for `agave login`"
+    )
     links: TenantLinks = Field(alias="_links")
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import BadRequest, Conflict, NotFound
-from ..storage import Database
+from ..storage import Database, builtin_clients
 from ..storage import apis as api_store
 from ..storage import tenants as store
 from ..storage.records import Tenant
@@ -51,6 +51,7 @@ def add(
                 conn, code, name, url, contact_name, contact_email, contact_url
             )
             api_store.seed_default_apis(conn, tenant.id)
+            builtin_clients.create_in(conn, tenant.id)
     except IntegrityError:
         raise Conflict(f"Tenant {code} already exists.") from None
     return tenant

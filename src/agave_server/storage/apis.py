@@ -6,6 +6,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import apis, subscriptions
+from . import builtin_clients
 from .database import Database, now
 from .records import Api
 
@@ -84,6 +85,7 @@ def add_api(
     try:
         with db.write() as conn:
             new_id = conn.execute(insert(apis).values(**values)).inserted_primary_key[0]
+            builtin_clients.subscribe_to_new_api(conn, tenant_id, new_id)
     except IntegrityError:
         raise DuplicateApi(name) from None
     return Api(
