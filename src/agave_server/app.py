@@ -25,13 +25,14 @@ from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, health, profiles, tenants, token
+from .api.routes import clients, device, health, profiles, tenants, token
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
+from .storage import device_codes as device_code_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
@@ -162,6 +163,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
                 continue
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
+            await run_in_threadpool(device_code_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -216,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, tenants, clients, token, profiles):
         app.include_router(module.router)
+    app.include_router(device.router)
     _install_error_handlers(app)
     if settings.redis_url:
         _install_redis_error_handler(app)

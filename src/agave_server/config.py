@@ -104,6 +104,9 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    # RFC 8628: how long a device code and its user code live, and the polling interval.
+    device_code_lifetime: int = 600
+    device_poll_interval: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -146,6 +149,8 @@ class Settings:
                 env, "ARGON2_MEMORY_KIB", cls.argon2_memory_kib, max(8, 8 * parallelism)
             ),
             argon2_parallelism=parallelism,
+            device_code_lifetime=_int_env(env, "DEVICE_CODE_LIFETIME", 600, 1),
+            device_poll_interval=_int_env(env, "DEVICE_POLL_INTERVAL", 5, 1),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -165,6 +170,8 @@ class Settings:
             ENV_PREFIX + "ARGON2_TIME_COST": str(self.argon2_time_cost),
             ENV_PREFIX + "ARGON2_MEMORY_KIB": str(self.argon2_memory_kib),
             ENV_PREFIX + "ARGON2_PARALLELISM": str(self.argon2_parallelism),
+            ENV_PREFIX + "DEVICE_CODE_LIFETIME": str(self.device_code_lifetime),
+            ENV_PREFIX + "DEVICE_POLL_INTERVAL": str(self.device_poll_interval),
         }
         if self.redis_url:
             out[ENV_PREFIX + "REDIS"] = self.redis_url

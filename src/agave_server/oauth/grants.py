@@ -17,7 +17,7 @@ from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.records import Token, User
 from .errors import TooManyAttemptsError
-from .models import OAuthToken
+from .models import PUBLIC_OR_BASIC, OAuthToken
 
 
 def _not_owner_error(user: User) -> InvalidGrantError:
@@ -97,6 +97,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
     """
 
     INCLUDE_NEW_REFRESH_TOKEN = True
+    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_OR_BASIC  # the CLI's public client refreshes too
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken:
         request = self.request

@@ -5,22 +5,33 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
 from ..storage import now
+from ..storage.builtin_clients import CLI_CLIENT_ID, is_builtin
 from ..storage.records import Client, Token, User
 
-GRANT_TYPES = frozenset({"password", "refresh_token", "client_credentials", "admin_password"})
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = frozenset(
+    {"password", "refresh_token", "client_credentials", "admin_password", DEVICE_CODE}
+)
+#: What the built-in public CLI client may do (RFC 8252 / RFC 8628 native app, no secret).
+PUBLIC_CLIENT_GRANT_TYPES = frozenset({DEVICE_CODE, "authorization_code", "refresh_token"})
+#: Client authentication where the public CLI client may come too: "none" first (it sends
+#: only client_id and returns None for everyone else), then confidential clients' HTTP Basic.
+PUBLIC_OR_BASIC = ["none", "client_secret_basic"]
 
 
 class OAuthClient(ClientMixin):
-    """A registered Agave client: confidential, authenticated with HTTP Basic only."""
+    """A registered Agave client: confidential, authenticated with HTTP Basic; or the
+    tenant's built-in public CLI client (``agave-cli``), which has no secret."""
 
     def __init__(self, record: Client, owner: User) -> None:
         self.record = record
         self.id = record.id
         self.user_id = record.user_id
         self.owner = owner
+        self.is_public = is_builtin(record, owner)
 
     def get_client_id(self) -> str:
-        return self.record.consumer_key
+        return CLI_CLIENT_ID if self.is_public else self.record.consumer_key
 
     def get_default_redirect_uri(self) -> str:
         return self.record.callback_url
@@ -32,13 +43,13 @@ class OAuthClient(ClientMixin):
         return redirect_uri == self.record.callback_url
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == "client_secret_basic"
+        return method == ("none" if self.is_public else "client_secret_basic")
 
     def check_response_type(self, response_type: str) -> bool:
         return False
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES
+        return grant_type in (PUBLIC_CLIENT_GRANT_TYPES if self.is_public else GRANT_TYPES)
 
 
 class OAuthToken(TokenMixin):

@@ -7,10 +7,12 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 
 from ..security import digest
 from ..storage import tokens as token_store
-from .models import OAuthToken
+from .models import PUBLIC_OR_BASIC, OAuthToken
 
 
 class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = PUBLIC_OR_BASIC  # `agave logout` revokes as the public CLI client
+
     def authenticate_token(self, request, client) -> OAuthToken | None:
         """Like Authlib's, but the lookup needs the request (its tenant), not just the string."""
         self.check_params(request, client)

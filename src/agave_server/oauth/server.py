@@ -25,10 +25,11 @@ from ..config import Settings
 from ..errors import TooManyRequests
 from ..security import digest, digest_matches, new_family_id, new_secret
 from ..services.throttle import LoginThrottle, client_key
-from ..storage import Database
+from ..storage import Database, builtin_clients
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
+from .device import DeviceAuthorization, DeviceCodeGrant
 from .errors import TooManyAttemptsError, description_text
 from .grants import (
     AdminPasswordGrant,
@@ -109,9 +110,12 @@ class AgaveAuthorizationServer(AuthorizationServer):
         self.throttle = throttle
         self.register_token_generator("default", self._generate_token)
         self.register_client_auth_method("client_secret_basic", self._authenticate_client)
+        self.register_client_auth_method("none", self._authenticate_public)
         for grant in (PasswordGrant, RefreshGrant, ClientCredentialsGrant, AdminPasswordGrant):
             self.register_grant(grant)
+        self.register_grant(DeviceCodeGrant)
         self.register_endpoint(Revocation)
+        self.register_endpoint(DeviceAuthorization)
 
     # -- Authlib's integration points ---------------------------------------------------
     def query_client(self, client_id: str) -> OAuthClient | None:
@@ -212,6 +216,27 @@ class AgaveAuthorizationServer(AuthorizationServer):
             )
         return OAuthClient(*found)
 
+    def _authenticate_public(self, _query_client, request: AgaveOAuth2Request):
+        """The tenant's built-in public client (``client_id=agave-cli``, no secret), or None.
+
+        Also accepted as HTTP Basic ``agave-cli:`` with an empty password, which is how
+        agavepy 0.9.5 and the Bash agave-cli send a session's key and (empty) secret.
+        None for every other request, so confidential clients go on to HTTP Basic.
+        """
+        try:
+            basic = parse_basic(request.headers.get("Authorization"))
+        except MalformedCredentials:
+            return None
+        if basic is not None:
+            if basic != (builtin_clients.CLI_CLIENT_ID, ""):
+                return None
+        elif request.form.get("client_id") != builtin_clients.CLI_CLIENT_ID:
+            return None
+        if request.form.get("client_secret"):
+            return None
+        found = builtin_clients.get_cli_client(self.db, request.tenant.id)
+        return OAuthClient(*found) if found is not None else None
+
     # -- entry points for the API layer ---------------------------------------------------
     def token_response(self, request: AgaveOAuth2Request) -> Triple:
         """Run the token endpoint (the grant stores the pair only once it is valid)."""
@@ -231,3 +256,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
 
     def revocation_response(self, request: AgaveOAuth2Request) -> Triple:
         return self.create_endpoint_response(Revocation.ENDPOINT_NAME, request)
+
+    def device_authorization_response(self, request: AgaveOAuth2Request) -> Triple:
+        """RFC 8628 §3.1-3.2: a device code and a user code for the client."""
+        return self.create_endpoint_response(DeviceAuthorization.ENDPOINT_NAME, request)

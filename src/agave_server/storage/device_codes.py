@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..models import device_codes
+from ..models import clients, device_codes, users
 from .database import Database, now
 
 PENDING, APPROVED, DENIED, REDEEMED = "pending", "approved", "denied", "redeemed"
@@ -110,6 +110,18 @@ def by_user_code(db: Database, tenant_id: int, user_code: str) -> DeviceCode | N
             )
         ).first()
     return _code(row) if row else None
+
+
+def client_of(db: Database, code: DeviceCode) -> tuple[str, str, str]:
+    """(client name, description, owner's username) of the client that asked for ``code``."""
+    query = (
+        select(clients.c.name, clients.c.description, users.c.username)
+        .join(users, users.c.id == clients.c.user_id)
+        .where(clients.c.id == code.client_id)
+    )
+    with db.read() as conn:
+        row = conn.execute(query).first()
+    return (row.name, row.description, row.username) if row else ("", "", "")
 
 
 def poll(db: Database, code_id: int, min_interval: int) -> bool:
