@@ -141,6 +141,11 @@ def _install_openapi(app: FastAPI) -> None:
                     "scheme": "bearer",
                     "description": "an access token from /token",
                 },
+                "cliBearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an access token of `agave login` (client agave-cli)",
+                },
             }
             app.openapi_schema = schema
         return app.openapi_schema

@@ -108,6 +108,20 @@ def get_cli_client(db: Database, tenant_id: int) -> tuple[Client, User] | None:
     )
 
 
+_ROW_IDS: dict[tuple[int, str], int] = {}
+
+
+def cli_client_row_id(db: Database, tenant_id: int, tenant_uuid: str) -> int | None:
+    """The row id of the tenant's CLI client (cached: it never changes for a tenant)."""
+    key = (tenant_id, tenant_uuid)
+    if key not in _ROW_IDS:
+        found = get_cli_client(db, tenant_id)
+        if found is None:
+            return None
+        _ROW_IDS[key] = found[0].id
+    return _ROW_IDS[key]
+
+
 def is_builtin(client: Client, owner: User) -> bool:
     """True for a tenant's built-in client (owned by the service account)."""
     return owner.username == SERVICE_USERNAME
