@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -23,7 +23,7 @@ from starlette.responses import Response
 from . import __version__, access_log
 from .api.context import AppState
 from .api.envelope import error_envelope
-from .api.hot_paths import AgaveApp
+from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
 from .api.routes import clients, device, health, profiles, tenants, token
 from .config import Settings
@@ -47,23 +47,11 @@ DESCRIPTION = (
 )
 
 
-def _leaf_routes(routes: list) -> Iterator:
-    """Routes with a path and methods, looking inside included routers."""
-    for route in routes:
-        if getattr(route, "path_regex", None) is not None and getattr(route, "methods", None):
-            yield route
-        inner = getattr(route, "routes", None) or getattr(
-            getattr(route, "original_router", None), "routes", None
-        )
-        if inner:
-            yield from _leaf_routes(inner)
-
-
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route offers on this path (Starlette's 405 names only one route's)."""
     path = request.scope["path"]
     allowed: set[str] = set()
-    for route in _leaf_routes(request.app.router.routes):
+    for route in leaf_routes(request.app.router.routes):
         if route.path_regex.match(path):
             allowed |= set(route.methods)
     return sorted(allowed)
@@ -228,12 +216,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.redis_url:
         _install_redis_error_handler(app)
     _install_openapi(app)
+    # ONE middleware list for both stacks (api/hot_paths.py): the last added runs first.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LenientPaths)
-    for method, path, endpoint in (
-        ("GET", "/health", health.health),
-        ("POST", "/token", token.token),
-        ("GET", "/profiles/v2/me", profiles.me),
-    ):
-        app.serve_hot(method, path, endpoint, settings.max_body_bytes)
     return app

@@ -45,6 +45,8 @@ tenants = Table(
     Column("contact_email", String(255), nullable=False, server_default=""),
     Column("contact_url", String(1024), nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
+    # 'opaque' (base62, the Agave wire's default) or 'jwt' (RFC 9068); revision 0003.
+    Column("access_token_format", String(16), nullable=False, server_default="opaque"),
 )
 
 users = Table(
@@ -91,6 +93,10 @@ clients = Table(
     Column("tier", String(16), nullable=False),
     Column("callback_url", String(2048), nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
+    # Revision 0003: may introspect every token of its tenant (operator's choice), and where
+    # RP-initiated logout may send the browser back to.
+    Column("is_resource_server", Boolean, nullable=False, server_default="0"),
+    Column("post_logout_redirect_uri", String(2048), nullable=False, server_default=""),
     UniqueConstraint("user_id", "name", name="uq_clients_user_name"),
 )
 # Listing a user's clients pages in creation order: WHERE user_id = ? ORDER BY id LIMIT/OFFSET.
@@ -113,7 +119,7 @@ tokens = Table(
     Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("grant_type", String(32), nullable=False),
+    Column("grant_type", String(64), nullable=False),  # 64: the RFC 8628 device URN fits
     Column("scope", String(255), nullable=False),
     Column("access_digest", String(64), nullable=False, unique=True),
     Column("refresh_digest", String(64), nullable=True, unique=True),
@@ -134,6 +140,26 @@ Index("ix_tokens_user_id", tokens.c.user_id)
 Index("ix_tokens_access_expires_at", tokens.c.access_expires_at)
 # The purge finds revoked pairs without scanning the table.
 Index("ix_tokens_revoked_at", tokens.c.revoked_at)
+
+# A tenant's token-signing keys (revision 0003). The private key is encrypted (AES-GCM) with a
+# key kept outside the database (oauth/keys.py); the public JWK is published at /oauth2/jwks
+# until ``drop_at``. A key signs from ``signs_from`` until ``retires_at`` (the next key's
+# ``signs_from``).
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kid", String(64), nullable=False, unique=True),
+    Column("alg", String(16), nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("private_key", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("signs_from", BigInteger, nullable=False),
+    Column("retires_at", BigInteger, nullable=True),
+    Column("drop_at", BigInteger, nullable=True),
+)
+Index("ix_signing_keys_tenant_id", signing_keys.c.tenant_id)
 
 login_failures = Table(
     "login_failures",

@@ -18,6 +18,9 @@ _SLASHES = re.compile(r"/{2,}")
 
 
 def lenient_path(path: str) -> str:
+    """``path`` with repeated slashes folded and a trailing slash dropped."""
+    if "//" not in path and (len(path) == 1 or not path.endswith("/")):
+        return path  # the usual case, without the regular expression
     folded = _SLASHES.sub("/", path)
     if len(folded) > 1 and folded.endswith("/"):
         folded = folded.rstrip("/") or "/"

@@ -10,6 +10,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..oauth import registry
+
 T = TypeVar("T")
 
 
@@ -227,17 +229,21 @@ API_SELECTOR = {
 }
 SUBSCRIBE_BODY = _body({**API_SELECTOR, "tier": _TIER}, ["apiName"])
 UNSUBSCRIBE_BODY = _body(API_SELECTOR, None, optional_body=True)
+# client_secret_post (RFC 6749 section 2.3.1): the client's credentials in the body instead
+# of HTTP Basic (never both).
+CLIENT_SECRET_POST = {
+    "client_id": {"type": "string", "description": "consumerKey (client_secret_post)"},
+    "client_secret": {"type": "string", "description": "consumerSecret (client_secret_post)"},
+}
 TOKEN_BODY = _body(
     {
-        "grant_type": {
-            "type": "string",
-            "enum": ["password", "refresh_token", "admin_password", "client_credentials"],
-        },
+        "grant_type": {"type": "string", "enum": list(registry.grant_types())},
         "username": {"type": "string"},
         "password": {"type": "string"},
         "token_username": {"type": "string", "description": "admin_password only"},
         "refresh_token": {"type": "string"},
         "scope": {"type": "string", "description": "accepted and ignored (tools send PRODUCTION)"},
+        **CLIENT_SECRET_POST,
     },
     ["grant_type"],
 )
@@ -245,6 +251,7 @@ REVOKE_BODY = _body(
     {
         "token": {"type": "string"},
         "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+        **CLIENT_SECRET_POST,
     },
     ["token"],
 )

@@ -1,9 +1,20 @@
 """OAuth 2.0 for Agave on Authlib's framework-independent core (RFC 6749 grants, RFC 7009).
 
-Nothing in this package imports the web framework: the API layer builds an ``AgaveOAuth2Request``
-from the HTTP request and renders the ``(status, body, headers)`` triple this package returns.
+Nothing in this package imports the web framework: the API layer builds an ``HttpInput``
+(``requests.py``), asks ``AgaveAuthorizationServer.request`` for the OAuth request, and renders
+the ``Answer`` (``answers.py``) it gets back.
 """
 
-from .server import AgaveAuthorizationServer, AgaveOAuth2Request
+from .answers import Answer, JsonAnswer, PageAnswer, RedirectAnswer
+from .requests import AgaveOAuth2Request, HttpInput
+from .server import AgaveAuthorizationServer
 
-__all__ = ["AgaveAuthorizationServer", "AgaveOAuth2Request"]
+__all__ = [
+    "AgaveAuthorizationServer",
+    "AgaveOAuth2Request",
+    "Answer",
+    "HttpInput",
+    "JsonAnswer",
+    "PageAnswer",
+    "RedirectAnswer",
+]

@@ -10,7 +10,7 @@ No web framework here: requests are ``AgaveOAuth2Request`` objects.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
@@ -25,7 +25,7 @@ from ..security import digest, new_secret
 from ..storage import device_codes as store
 from ..storage import users as user_store
 from ..storage.device_codes import DeviceCode
-from .models import PUBLIC_OR_BASIC
+from .models import PUBLIC_OR_SECRET
 
 #: RFC 8628 §6.1's alphabet: no vowels (no words), no digits (no 0/O, 1/I confusion).
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -56,7 +56,7 @@ def display_user_code(code: str) -> str:
 class DeviceAuthorization(_Endpoint):
     """``POST /oauth2/device/authorize``: any client of the tenant allowed the device grant."""
 
-    CLIENT_AUTH_METHODS = PUBLIC_OR_BASIC
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(PUBLIC_OR_SECRET)
     USER_CODE_ATTEMPTS = 5
 
     def create_endpoint_response(self, request):
@@ -130,7 +130,7 @@ class DeviceCredential:
 class DeviceCodeGrant(_Grant):
     """The token endpoint's ``urn:ietf:params:oauth:grant-type:device_code``."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_OR_BASIC
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(PUBLIC_OR_SECRET)
 
     def validate_token_request(self) -> None:
         request = self.request

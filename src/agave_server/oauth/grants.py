@@ -1,4 +1,4 @@
-"""The four grant types Agave tokens come from; one class per grant, as Authlib organises them.
+"""The Agave grant types (RFC 6749 section 4.3 and 4.4, refresh, admin_password); one class each.
 
 Every token belongs to a client and a user; only a client's owner (or, with ``admin_password``,
 a tenant administrator using their own client) can mint tokens with it.
@@ -17,7 +17,11 @@ from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.records import Token, User
 from .errors import TooManyAttemptsError
-from .models import PUBLIC_OR_BASIC, OAuthToken
+from .models import CLIENT_AUTH_METHODS, PUBLIC_OR_SECRET, OAuthToken
+
+AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+#: The refresh grant also serves the public CLI client (``agave login``'s sessions).
+PUBLIC_AUTH_METHODS = list(PUBLIC_OR_SECRET)
 
 
 def _not_owner_error(user: User) -> InvalidGrantError:
@@ -29,6 +33,8 @@ def _not_owner_error(user: User) -> InvalidGrantError:
 
 class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
     """``grant_type=password``: the client's owner trades username and password for a pair."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def authenticate_user(self, username: str, password: str) -> User:
         request = self.request
@@ -97,7 +103,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
     """
 
     INCLUDE_NEW_REFRESH_TOKEN = True
-    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_OR_BASIC  # the CLI's public client refreshes too
+    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AUTH_METHODS
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken:
         request = self.request
@@ -122,6 +128,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """``grant_type=client_credentials``: an access token (no refresh) for the client's owner."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def create_token_response(self):
         self.request.user = self.request.client.owner

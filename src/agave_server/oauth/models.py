@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
+from ..security import digest_matches
 from ..storage import now
 from ..storage.builtin_clients import CLI_CLIENT_ID, is_builtin
 from ..storage.records import Client, Token, User
 
+# The client authentication methods every Agave client may use (RFC 6749 section 2.3.1).
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+#: Where the tenant's public CLI client (no secret, RFC 6749 "none") may come too: "none"
+#: first (it answers None for every other request), then the confidential clients' methods.
+PUBLIC_OR_SECRET = ("none", *CLIENT_AUTH_METHODS)
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
-GRANT_TYPES = frozenset(
-    {"password", "refresh_token", "client_credentials", "admin_password", DEVICE_CODE}
-)
-#: What the built-in public CLI client may do (RFC 8252 / RFC 8628 native app, no secret).
+#: What the built-in public CLI client may do (a native app, RFC 8252 / RFC 8628).
 PUBLIC_CLIENT_GRANT_TYPES = frozenset({DEVICE_CODE, "authorization_code", "refresh_token"})
-#: Client authentication where the public CLI client may come too: "none" first (it sends
-#: only client_id and returns None for everyone else), then confidential clients' HTTP Basic.
-PUBLIC_OR_BASIC = ["none", "client_secret_basic"]
 
 
 class OAuthClient(ClientMixin):
-    """A registered Agave client: confidential, authenticated with HTTP Basic; or the
-    tenant's built-in public CLI client (``agave-cli``), which has no secret."""
+    """A registered Agave client: confidential, authenticated with its secret (Basic or post);
+    or the tenant's built-in public CLI client (``agave-cli``), which has no secret."""
 
     def __init__(self, record: Client, owner: User) -> None:
         self.record = record
@@ -42,14 +42,22 @@ class OAuthClient(ClientMixin):
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri == self.record.callback_url
 
+    def check_client_secret(self, client_secret: str) -> bool:
+        return digest_matches(client_secret, self.record.secret_digest)
+
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == ("none" if self.is_public else "client_secret_basic")
+        if self.is_public:
+            return method == "none"
+        return method in CLIENT_AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
         return False
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in (PUBLIC_CLIENT_GRANT_TYPES if self.is_public else GRANT_TYPES)
+        """Every client may use every grant the server registered (``registry.GRANTS``):
+        Authlib asks only once it has found a registered grant for the request. The public
+        CLI client only those of a native app (no secret to prove anything else with)."""
+        return grant_type in PUBLIC_CLIENT_GRANT_TYPES if self.is_public else True
 
 
 class OAuthToken(TokenMixin):

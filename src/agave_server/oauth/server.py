@@ -1,44 +1,42 @@
-"""The Authlib AuthorizationServer for Agave tenants, and the request object it works on.
+"""The Authlib AuthorizationServer for Agave tenants.
 
-The API layer builds one ``AgaveOAuth2Request`` per HTTP request (parsed form, headers, tenant,
-source address) and gets back ``(status, body, headers)``; this module never sees HTTP objects.
+The HTTP layer hands it an ``HttpInput`` (``requests.py``) and gets back an ``Answer``
+(``answers.py``: JSON, a redirect or a page); this module never sees HTTP objects. Grants come
+from ``registry.GRANTS``; clients are looked up in the tenant of the request being handled
+(``query_client``), authenticated with HTTP Basic or ``client_secret_post``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
+from authlib.oauth2.rfc6749 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidRequestError,
     OAuth2Error,
     UnsupportedGrantTypeError,
 )
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from sqlalchemy.exc import IntegrityError
 
 from ..basic_auth import MalformedCredentials, parse_basic
 from ..config import Settings
 from ..errors import TooManyRequests
-from ..security import digest, digest_matches, new_family_id, new_secret
+from ..security import digest, new_family_id, new_secret
 from ..services.throttle import LoginThrottle, client_key
 from ..storage import Database, builtin_clients
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
-from .device import DeviceAuthorization, DeviceCodeGrant
+from . import registry
+from .answers import Answer, JsonAnswer, from_triple
+from .device import DeviceAuthorization
 from .errors import TooManyAttemptsError, description_text
-from .grants import (
-    AdminPasswordGrant,
-    ClientCredentialsGrant,
-    PasswordGrant,
-    RefreshGrant,
-    refused_refresh,
-)
-from .models import GRANT_TYPES, OAuthClient
+from .grants import refused_refresh
+from .models import OAuthClient
+from .requests import AgaveOAuth2Request, HttpInput
 from .revocation import Revocation
 
 # TLS is terminated by the proxy in front of agave-server (docs/server.md), or the server runs
@@ -46,46 +44,12 @@ from .revocation import Revocation
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
 SCOPE = "default"
-Triple = tuple[int, dict[str, Any], list[tuple[str, str]]]
 
-
-class AgaveOAuth2Request(OAuth2Request):
-    """An OAuth request with what Agave's grants need: tenant, database, throttle, address."""
-
-    def __init__(
-        self,
-        *,
-        method: str,
-        uri: str,
-        headers: Mapping[str, str],
-        form: dict[str, str],
-        tenant: Tenant,
-        db: Database,
-        throttle: LoginThrottle,
-        address: str | None,
-    ) -> None:
-        super().__init__(method, uri, headers=headers)
-        self._form = form
-        # Agave tools send scope=PRODUCTION; scopes are not enforced and every token has the
-        # scope "default", so the requested scope is not handed to Authlib's scope checks.
-        self.payload = BasicOAuth2Payload({k: v for k, v in form.items() if k != "scope"})
-        self.tenant = tenant
-        self.db = db
-        self.throttle = throttle
-        self.address = address
-        self.refresh_digest: str | None = None  # set by the refresh grant's validation
-        # Set by the caller to batch the pair's write (``storage.batch``); ``save_token`` then
-        # leaves it here instead of running it.
-        self.defer_write = False
-        self.pending_write: Callable[[Database, Any], bool] | None = None
-
-    @property
-    def form(self) -> dict[str, str]:
-        return self._form
-
-    @property
-    def args(self) -> dict[str, str]:
-        return {}
+# The request being handled in this context (a task per HTTP request; worker threads run in
+# a copy of the caller's context): ``query_client`` looks clients up in its tenant.
+_current: contextvars.ContextVar[AgaveOAuth2Request | None] = contextvars.ContextVar(
+    "agave_oauth_request", default=None
+)
 
 
 def _write_refused(request: AgaveOAuth2Request, stored: bool | None) -> OAuth2Error | None:
@@ -109,24 +73,49 @@ class AgaveAuthorizationServer(AuthorizationServer):
         self.settings = settings
         self.throttle = throttle
         self.register_token_generator("default", self._generate_token)
-        self.register_client_auth_method("client_secret_basic", self._authenticate_client)
-        self.register_client_auth_method("none", self._authenticate_public)
-        for grant in (PasswordGrant, RefreshGrant, ClientCredentialsGrant, AdminPasswordGrant):
-            self.register_grant(grant)
-        self.register_grant(DeviceCodeGrant)
+        self.register_client_auth_method("client_secret_basic", self._client_secret_basic)
+        self.register_client_auth_method("client_secret_post", self._client_secret_post)
+        self.register_client_auth_method("none", self._public_client)
+        for entry in registry.GRANTS:
+            self.register_grant(entry.grant, [make() for make in entry.extensions] or None)
         self.register_endpoint(Revocation)
         self.register_endpoint(DeviceAuthorization)
 
+    # -- requests ----------------------------------------------------------------------
+    def request(self, source: HttpInput, keep_scope: bool = False) -> AgaveOAuth2Request:
+        """The OAuth request for one HTTP request (``keep_scope``: see AgaveOAuth2Request)."""
+        return AgaveOAuth2Request(source, db=self.db, throttle=self.throttle, keep_scope=keep_scope)
+
+    def lookup_client(self, tenant: Tenant, client_id: str) -> OAuthClient | None:
+        """The tenant's client with this consumer key (client_id), with its owner."""
+        found = client_store.get_client_with_owner(self.db, tenant.id, client_id)
+        return OAuthClient(*found) if found is not None else None
+
     # -- Authlib's integration points ---------------------------------------------------
     def query_client(self, client_id: str) -> OAuthClient | None:
-        """Unused: clients are looked up per tenant in ``_authenticate_client``."""
-        return None
+        """The client in the tenant of the request being handled (Authlib's grants ask)."""
+        request = _current.get()
+        if request is None:
+            raise RuntimeError("query_client outside a request: use lookup_client(tenant, id)")
+        if not isinstance(client_id, str) or not client_id:
+            return None
+        return self.lookup_client(request.tenant, client_id)
 
     def create_oauth2_request(self, request: AgaveOAuth2Request) -> AgaveOAuth2Request:
+        """Every Authlib entry point passes through here: bind the request to this context."""
+        if not isinstance(request, AgaveOAuth2Request):
+            raise TypeError("build requests with AgaveAuthorizationServer.request(HttpInput)")
+        _current.set(request)
         return request
 
-    def handle_response(self, status: int, body: Any, headers: list) -> Triple:
-        return status, body, list(headers)
+    def create_authorization_response(self, request=None, grant_user=None, grant=None):
+        # Authlib skips create_oauth2_request for a ready OAuth2Request; bind it anyway.
+        return super().create_authorization_response(
+            self.create_oauth2_request(request), grant_user, grant
+        )
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Answer:
+        return from_triple(status, body, headers)
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signal receivers: nothing to do."""
@@ -183,45 +172,36 @@ class AgaveAuthorizationServer(AuthorizationServer):
         if error is not None:
             raise error
 
-    def finish_deferred(self, request: AgaveOAuth2Request, answer: Triple, stored: bool | None):
+    def finish_deferred(self, request: AgaveOAuth2Request, answer: Answer, stored: bool | None):
         """The answer once the deferred write ran (``stored`` as ``_write_refused`` reads it)."""
         error = _write_refused(request, stored)
         return answer if error is None else self.handle_error_response(request, error)
 
-    # -- client authentication ---------------------------------------------------------
-    def _authenticate_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient:
-        """HTTP Basic with consumerKey:consumerSecret, per tenant, throttled per key and address."""
-        try:
-            credentials = parse_basic(request.headers.get("Authorization"))
-        except MalformedCredentials as err:
-            raise InvalidClientError(
-                status_code=401, description=description_text(str(err))
-            ) from None
-        if credentials is None:
+    # -- client authentication (RFC 6749 section 2.3.1) ------------------------------------
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """One method per request: HTTP Basic, or client_id and client_secret in the body."""
+        if "none" in methods and self._public_client(None, request) is not None:
+            return super().authenticate_client(request, methods, endpoint)
+        has_basic = bool((request.headers.get("Authorization") or "").strip())
+        if has_basic and "client_secret" in request.form:
+            raise InvalidRequestError(
+                "The client authenticated twice (HTTP Basic and client_secret in the body): "
+                "use one of them."
+            )
+        if not has_basic and "client_secret" not in request.form:
             raise InvalidClientError(
                 status_code=401,
-                description="Missing client credentials: send HTTP Basic key:secret.",
+                description="Missing client credentials: send HTTP Basic key:secret "
+                "(or client_id and client_secret in the body).",
             )
-        key, secret = credentials
-        account = client_key(request.tenant.id, key)
-        try:
-            self.throttle.check(account, request.address, "client authentication")
-        except TooManyRequests as err:
-            raise TooManyAttemptsError(err.message, err.retry_after) from None
-        found = client_store.get_client_with_owner(self.db, request.tenant.id, key)
-        if found is None or not digest_matches(secret, found[0].secret_digest):
-            self.throttle.failed(account, request.address)
-            raise InvalidClientError(
-                status_code=401, description="Invalid consumer key or consumer secret."
-            )
-        return OAuthClient(*found)
+        return super().authenticate_client(request, methods, endpoint)
 
-    def _authenticate_public(self, _query_client, request: AgaveOAuth2Request):
+    def _public_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient | None:
         """The tenant's built-in public client (``client_id=agave-cli``, no secret), or None.
 
         Also accepted as HTTP Basic ``agave-cli:`` with an empty password, which is how
-        agavepy 0.9.5 and the Bash agave-cli send a session's key and (empty) secret.
-        None for every other request, so confidential clients go on to HTTP Basic.
+        agavepy 0.9.5 and the Bash agave-cli send a saved session's key and (empty) secret.
+        None for every other request, so confidential clients go on to their methods.
         """
         try:
             basic = parse_basic(request.headers.get("Authorization"))
@@ -232,31 +212,75 @@ class AgaveAuthorizationServer(AuthorizationServer):
                 return None
         elif request.form.get("client_id") != builtin_clients.CLI_CLIENT_ID:
             return None
-        if request.form.get("client_secret"):
+        if "client_secret" in request.form:
             return None
         found = builtin_clients.get_cli_client(self.db, request.tenant.id)
         return OAuthClient(*found) if found is not None else None
 
+    def _client_secret_basic(self, _query_client, request: AgaveOAuth2Request):
+        try:
+            credentials = parse_basic(request.headers.get("Authorization"))
+        except MalformedCredentials as err:
+            raise InvalidClientError(
+                status_code=401, description=description_text(str(err))
+            ) from None
+        if credentials is None:
+            return None
+        return self._verify_client(request, *credentials)
+
+    def _client_secret_post(self, _query_client, request: AgaveOAuth2Request):
+        secret = request.form.get("client_secret")
+        if secret is None:
+            return None
+        key = request.form.get("client_id")
+        if not key:
+            raise InvalidClientError(
+                status_code=401, description="client_secret is given without client_id."
+            )
+        return self._verify_client(request, key, secret)
+
+    def _verify_client(self, request: AgaveOAuth2Request, key: str, secret: str) -> OAuthClient:
+        """The client with this key and secret in the request's tenant; throttled per key and
+        address, so guessing secrets is as slow as guessing passwords."""
+        account = client_key(request.tenant.id, key)
+        try:
+            self.throttle.check(account, request.address, "client authentication")
+        except TooManyRequests as err:
+            raise TooManyAttemptsError(err.message, err.retry_after) from None
+        client = self.query_client(key)
+        if client is None or not client.check_client_secret(secret):
+            self.throttle.failed(account, request.address)
+            raise InvalidClientError(
+                status_code=401, description="Invalid consumer key or consumer secret."
+            )
+        return client
+
     # -- entry points for the API layer ---------------------------------------------------
-    def token_response(self, request: AgaveOAuth2Request) -> Triple:
+    def token_response(self, request: AgaveOAuth2Request) -> Answer:
         """Run the token endpoint (the grant stores the pair only once it is valid)."""
+        self.create_oauth2_request(request)
         grant_type = request.form.get("grant_type")
         if not grant_type:
             return self.handle_error_response(
                 request, InvalidRequestError("Missing 'grant_type' in request.")
             )
-        if grant_type not in GRANT_TYPES:
+        if grant_type not in registry.GRANT_TYPES:
             error = UnsupportedGrantTypeError(grant_type[:40])
             error.description = (
                 f"grant_type {grant_type[:40]!r} is not supported: use one of "
-                + ", ".join(sorted(GRANT_TYPES))
+                + ", ".join(sorted(registry.GRANT_TYPES))
             )
             return self.handle_error_response(request, error)
         return self.create_token_response(request)
 
-    def revocation_response(self, request: AgaveOAuth2Request) -> Triple:
-        return self.create_endpoint_response(Revocation.ENDPOINT_NAME, request)
+    def endpoint_response(self, name: str, request: AgaveOAuth2Request) -> Answer:
+        """Run a registered endpoint (revocation, introspection, ...) by its name."""
+        answer = self.create_endpoint_response(name, request)
+        return answer if answer is not None else JsonAnswer(200, {})
 
-    def device_authorization_response(self, request: AgaveOAuth2Request) -> Triple:
-        """RFC 8628 §3.1-3.2: a device code and a user code for the client."""
-        return self.create_endpoint_response(DeviceAuthorization.ENDPOINT_NAME, request)
+    def revocation_response(self, request: AgaveOAuth2Request) -> Answer:
+        return self.endpoint_response(Revocation.ENDPOINT_NAME, request)
+
+    def device_authorization_response(self, request: AgaveOAuth2Request) -> Answer:
+        """RFC 8628 sections 3.1-3.2: a device code and a user code for the client."""
+        return self.endpoint_response(DeviceAuthorization.ENDPOINT_NAME, request)

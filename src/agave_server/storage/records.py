@@ -17,6 +17,12 @@ class Tenant:
     contact_email: str
     contact_url: str
     created_at: int
+    access_token_format: str = "opaque"  # 'opaque' | 'jwt'
+
+    @property
+    def issuer(self) -> str:
+        """The OAuth/OIDC issuer: the base URL without its trailing slash."""
+        return self.base_url.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Client:
     tier: str
     callback_url: str
     created_at: int
+    is_resource_server: bool = False
+    post_logout_redirect_uri: str = ""
 
 
 @dataclass(frozen=True)

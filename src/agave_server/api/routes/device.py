@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..answers import oauth_input, render
 from ..context import state
 from .docs import oauth_error_responses
-from .token import _oauth_request, _render
 
 router = APIRouter(tags=["oauth"])
 
@@ -50,10 +50,11 @@ DEVICE_BODY = {
     openapi_extra={**DEVICE_BODY, "security": [{"clientBasicAuth": []}, {}]},
 )
 async def device_authorize(request: Request) -> Response:
-    oauth_request = await _oauth_request(request)
-    if isinstance(oauth_request, Response):
-        return oauth_request
+    source = await oauth_input(request)
+    if isinstance(source, Response):
+        return source
+    oauth = state(request).oauth
     answer = await run_in_threadpool(
-        state(request).oauth.device_authorization_response, oauth_request
+        oauth.device_authorization_response, oauth.request(source, keep_scope=True)
     )
-    return _render(request, *answer)
+    return render(request, answer)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..hot_paths import hot
 from ..schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -13,5 +14,6 @@ _OK = b'{"status":"ok"}'
 
 
 @router.get("/health", responses={200: {"model": Health, "description": "The process answers"}})
+@hot
 async def health(request: Request) -> Response:
     return Response(_OK, media_type="application/json")

@@ -14,6 +14,7 @@ from ...security import digest
 from ...storage import tokens as token_store
 from ..context import state, tenant_of
 from ..envelope import envelope, forbidden_fault, invalid_credentials_fault
+from ..hot_paths import hot
 from ..representations import profile_json
 from ..schemas import ENVELOPE_PARAMS_NOTE, PRETTY, Envelope, Fault, ProfileOut
 from .docs import error_responses
@@ -44,6 +45,7 @@ def _bearer(request: Request) -> str | None:
     },
     openapi_extra={"parameters": [PRETTY], "security": [{"bearerAuth": []}]},
 )
+@hot
 async def me(request: Request) -> Response:
     token = _bearer(request)
     if token is None:

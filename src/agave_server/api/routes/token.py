@@ -12,65 +12,40 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...errors import AgaveError
-from ...oauth import AgaveOAuth2Request
-from ..body import read_params
-from ..context import address_of, state, tenant_of
-from ..envelope import json_response, oauth_error
+from ...oauth import registry
+from ..answers import oauth_input, render
+from ..context import state
+from ..hot_paths import hot
 from ..schemas import PRETTY, REVOKE_BODY, TOKEN_BODY, Empty, TokenOut
 from .docs import oauth_error_responses
 
 router = APIRouter(tags=["oauth"])
 BASIC = [{"clientBasicAuth": []}]
-
-
-async def _oauth_request(request: Request) -> AgaveOAuth2Request | Response:
-    try:
-        form = await read_params(request)
-        tenant = tenant_of(request)
-    except AgaveError as err:
-        return oauth_error(err.status, "invalid_request", err.message, err.headers)
-    app = state(request)
-    return AgaveOAuth2Request(
-        method=request.method,
-        uri=request.scope["path"],  # Authlib only keeps it; the form and headers carry all
-        headers=request.headers,
-        form=form,
-        tenant=tenant,
-        db=app.db,
-        throttle=app.throttle,
-        address=address_of(request),
-    )
-
-
-def _render(request: Request, status: int, body: dict, headers: list) -> Response:
-    pretty = (
-        b"pretty" in request.scope["query_string"]  # skip parsing the query when it cannot be
-        and request.query_params.get("pretty", "").lower() == "true"
-    )
-    extra = {k: v for k, v in headers if k.lower() != "content-type"}
-    return json_response(body, status, extra, pretty)
+INLINE_GRANTS = registry.inline_grant_types()
 
 
 @router.post(
     "/token",
     summary="Obtain or refresh tokens (HTTP Basic: consumerKey and consumerSecret)",
-    description="Grants: password, refresh_token (rotating), admin_password (tenant admins, "
-    "with token_username), client_credentials.",
+    description="Grants: " + ", ".join(registry.grant_types()) + ". refresh_token rotates; "
+    "admin_password is for tenant admins (with token_username). Client authentication: HTTP "
+    "Basic (consumerKey:consumerSecret) or client_id and client_secret in the body.",
     responses={
         200: {"model": TokenOut, "description": "A token pair"},
         **oauth_error_responses(400, 401, 429),
     },
     openapi_extra={**TOKEN_BODY, "parameters": [PRETTY], "security": BASIC},
 )
+@hot
 async def token(request: Request) -> Response:
-    oauth_request = await _oauth_request(request)
-    if isinstance(oauth_request, Response):
-        return oauth_request
+    source = await oauth_input(request)
+    if isinstance(source, Response):
+        return source
     app = state(request)
+    oauth_request = app.oauth.request(source)
     if app.writes is None or oauth_request.form.get("grant_type") not in INLINE_GRANTS:
         answer = await run_in_threadpool(app.oauth.token_response, oauth_request)
-        return _render(request, *answer)
+        return render(request, answer)
     # Grants without a password check, on SQLite, run on the event loop itself: they are a
     # few indexed reads of microseconds each on a local file, and handing them to a worker
     # thread cost several times that (thread hand-offs, forty threads fighting over the GIL
@@ -86,10 +61,7 @@ async def token(request: Request) -> Response:
         except IntegrityError:
             stored = None
         answer = app.oauth.finish_deferred(oauth_request, answer, stored)
-    return _render(request, *answer)
-
-
-INLINE_GRANTS = frozenset({"client_credentials", "refresh_token"})
+    return render(request, answer)
 
 
 @router.post(
@@ -103,10 +75,9 @@ INLINE_GRANTS = frozenset({"client_credentials", "refresh_token"})
     openapi_extra={**REVOKE_BODY, "parameters": [PRETTY], "security": BASIC},
 )
 async def revoke(request: Request) -> Response:
-    oauth_request = await _oauth_request(request)
-    if isinstance(oauth_request, Response):
-        return oauth_request
-    status, body, headers = await run_in_threadpool(
-        state(request).oauth.revocation_response, oauth_request
-    )
-    return _render(request, status, body, headers)
+    source = await oauth_input(request)
+    if isinstance(source, Response):
+        return source
+    oauth = state(request).oauth
+    answer = await run_in_threadpool(oauth.revocation_response, oauth.request(source))
+    return render(request, answer)

@@ -1,0 +1,102 @@
+"""The OAuth request, built from neutral input: what every endpoint in ``oauth/`` works on.
+
+The HTTP layer turns its request into an ``HttpInput`` (method, path, query, form, headers,
+tenant, source address) and hands it to ``AgaveAuthorizationServer.request``; nothing in
+``oauth/`` sees a framework object. Authlib's grants read ``args`` (the query), ``form`` (the
+body) and ``payload`` (the parameters of the endpoint: the query for GET, the body otherwise);
+``query_client`` finds clients in the request's tenant (``server.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+
+from ..storage import Database
+from ..storage.records import Tenant
+
+
+@dataclass(frozen=True)
+class HttpInput:
+    """One HTTP request as the protocol layer needs it; no framework types.
+
+    ``headers`` must look names up case-insensitively (Starlette's ``Headers`` does; a plain
+    dict is lower-cased by ``AgaveOAuth2Request``).
+    """
+
+    method: str
+    path: str
+    tenant: Tenant
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    form: Mapping[str, str] = field(default_factory=dict)
+    address: str | None = None
+
+
+class _LowerHeaders(dict):
+    """A dict of headers looked up case-insensitively (for inputs built from plain dicts)."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        super().__init__((k.lower(), v) for k, v in headers.items())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+
+class AgaveOAuth2Request(OAuth2Request):
+    """An Authlib request with what Agave's grants need: tenant, database, throttle, address.
+
+    ``keep_scope=False`` (the token endpoint): Agave tools send ``scope=PRODUCTION``; tokens
+    of the legacy grants always have the scope ``default``, so the requested scope is not
+    handed to Authlib's scope checks. The authorization endpoint keeps it (``openid`` ...).
+    """
+
+    def __init__(
+        self,
+        source: HttpInput,
+        *,
+        db: Database,
+        throttle: Any,
+        keep_scope: bool = False,
+    ) -> None:
+        super().__init__(source.method, source.path, headers=_headers(source.headers))
+        self.source = source
+        self._form = dict(source.form)
+        self._args = dict(source.query)
+        params = self._args if source.method in ("GET", "HEAD") else self._form
+        if not keep_scope:
+            params = {k: v for k, v in params.items() if k != "scope"}
+        self.payload = BasicOAuth2Payload(params)
+        self.tenant = source.tenant
+        self.address = source.address
+        self.db = db
+        self.throttle = throttle
+        self.refresh_digest: str | None = None  # set by the refresh grant's validation
+        # Set by the caller to batch the pair's write (``storage.batch``); ``save_token`` then
+        # leaves it here instead of running it.
+        self.defer_write = False
+        self.pending_write: Callable[[Database, Any], bool] | None = None
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+
+def _headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    if isinstance(headers, dict):
+        return _LowerHeaders(headers)
+    return headers
