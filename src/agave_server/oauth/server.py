@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidRequestError,
     OAuth2Error,
+    UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
 from sqlalchemy.exc import IntegrityError
@@ -180,7 +181,12 @@ class AgaveAuthorizationServer(AuthorizationServer):
     # -- client authentication (RFC 6749 section 2.3.1) ------------------------------------
     def authenticate_client(self, request, methods, endpoint="token"):
         """One method per request: HTTP Basic, or client_id and client_secret in the body."""
-        if "none" in methods and self._public_client(None, request) is not None:
+        if self._public_client(None, request) is not None:
+            if "none" not in methods:
+                raise UnauthorizedClientError(
+                    description=f"The client {builtin_clients.CLI_CLIENT_ID} has no secret: it "
+                    "may only use the device, authorization_code and refresh_token grants."
+                )
             return super().authenticate_client(request, methods, endpoint)
         has_basic = bool((request.headers.get("Authorization") or "").strip())
         if has_basic and "client_secret" in request.form:
