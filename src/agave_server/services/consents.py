@@ -1,0 +1,32 @@
+"""When a user must be asked before a client gets an authorization, and remembering the answer.
+
+A consent is remembered (per user, client and scopes) only where the redirect is bound to
+the client: a confidential client with an exact, non-loopback redirect URI. A loopback
+redirect can be opened by any program on the user's machine, and a public client proves
+nothing about who is asking, so those (and device approvals) always ask.
+"""
+
+from __future__ import annotations
+
+from ..storage import Database
+from ..storage import consents as store
+
+
+def may_remember(confidential: bool, exact_redirect: bool, loopback_redirect: bool) -> bool:
+    """Whether a consent may be remembered: a confidential client whose redirect URI is its
+    registered one exactly (not by the loopback any-port rule) and not a loopback address."""
+    return confidential and exact_redirect and not loopback_redirect
+
+
+def already_given(db: Database, user_id: int, client_id: int, scopes: set[str]) -> bool:
+    """Whether the user allowed this client every scope asked for."""
+    return scopes <= store.granted_scope(db, user_id, client_id)
+
+
+def remember(db: Database, user_id: int, client_id: int, scopes: set[str]) -> None:
+    store.remember(db, user_id, client_id, scopes)
+
+
+def withdraw(db: Database, user_id: int, client_id: int) -> bool:
+    """Forget the user's consent to this client (the next authorization asks again)."""
+    return store.forget(db, user_id, client_id)
