@@ -11,6 +11,8 @@ password grant's are.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -24,6 +26,7 @@ from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.authorization_codes import AuthorizationCode
 from ..storage.records import User
+from .models import PUBLIC_OR_SECRET
 from .redirect_uris import matches
 
 CODE_LIFETIME = 60
@@ -55,8 +58,8 @@ class S256CodeChallenge(CodeChallenge):
     """PKCE required for every client, S256 only."""
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-    SUPPORTED_CODE_CHALLENGE_METHOD = list(PKCE_METHODS)
-    CODE_CHALLENGE_METHODS = {"S256": compare_s256_code_challenge}
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = list(PKCE_METHODS)
+    CODE_CHALLENGE_METHODS: ClassVar[dict] = {"S256": compare_s256_code_challenge}
 
     def __init__(self) -> None:
         super().__init__(required=True)
@@ -101,7 +104,8 @@ def _replayed() -> InvalidGrantError:
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """``response_type=code`` at /oauth2/authorize, ``grant_type=authorization_code`` at /token."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    # The public CLI client too: `agave login --web` (RFC 8252, PKCE instead of a secret).
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(PUBLIC_OR_SECRET)
 
     # -- the authorization request ---------------------------------------------------------
     @staticmethod

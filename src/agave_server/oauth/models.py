@@ -8,6 +8,8 @@ from ..security import digest_matches
 from ..storage import now
 from ..storage.builtin_clients import CLI_CLIENT_ID, is_builtin
 from ..storage.records import Client, Token, User
+from . import redirect_uris
+from .oidc import allowed_scope
 
 # The client authentication methods every Agave client may use (RFC 6749 section 2.3.1).
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -37,10 +39,13 @@ class OAuthClient(ClientMixin):
         return self.record.callback_url
 
     def get_allowed_scope(self, scope: str) -> str:
-        return "default"
+        """The requested scopes this server knows (OIDC's, for the code flow), else the
+        legacy grants' "default"."""
+        return allowed_scope(scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri == self.record.callback_url
+        """The callbackUrl exactly, or on another port for a loopback IP (redirect_uris.py)."""
+        return redirect_uris.matches(self.record.callback_url, redirect_uri)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return digest_matches(client_secret, self.record.secret_digest)
@@ -51,7 +56,10 @@ class OAuthClient(ClientMixin):
         return method in CLIENT_AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        """Every client may use the registered response types (the code flow's ``code``)."""
+        from .registry import response_types  # registry imports the grants, which import us
+
+        return response_type in response_types()
 
     def check_grant_type(self, grant_type: str) -> bool:
         """Every client may use every grant the server registered (``registry.GRANTS``):

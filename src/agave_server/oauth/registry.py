@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .authorization_code import AuthorizationCodeGrant, S256CodeChallenge
 from .device import DeviceCodeGrant
 from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
+from .oidc import AgaveOpenIDCode
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ GRANTS: tuple[RegisteredGrant, ...] = (
     RegisteredGrant(RefreshGrant, inline=True),
     RegisteredGrant(ClientCredentialsGrant, inline=True),
     RegisteredGrant(AdminPasswordGrant),
+    RegisteredGrant(AuthorizationCodeGrant, extensions=(S256CodeChallenge, AgaveOpenIDCode)),
     RegisteredGrant(DeviceCodeGrant),
 )
 

@@ -88,8 +88,12 @@ class AgaveAuthorizationServer(AuthorizationServer):
         return AgaveOAuth2Request(source, db=self.db, throttle=self.throttle, keep_scope=keep_scope)
 
     def lookup_client(self, tenant: Tenant, client_id: str) -> OAuthClient | None:
-        """The tenant's client with this consumer key (client_id), with its owner."""
-        found = client_store.get_client_with_owner(self.db, tenant.id, client_id)
+        """The tenant's client with this consumer key (client_id), with its owner; the
+        built-in public client by its public id (``agave-cli``, stored under another key)."""
+        if client_id == builtin_clients.CLI_CLIENT_ID:
+            found = builtin_clients.get_cli_client(self.db, tenant.id)
+        else:
+            found = client_store.get_client_with_owner(self.db, tenant.id, client_id)
         return OAuthClient(*found) if found is not None else None
 
     # -- Authlib's integration points ---------------------------------------------------
@@ -134,7 +138,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
             "access_token": new_secret(),
             "token_type": "bearer",
             "expires_in": self.settings.access_token_lifetime,
-            "scope": SCOPE,
+            "scope": scope or SCOPE,  # the code flow's (openid ...) or the legacy "default"
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
@@ -152,12 +156,15 @@ class AgaveAuthorizationServer(AuthorizationServer):
             client_id=request.client.id,
             user_id=request.user.id,
             grant_type=request.payload.grant_type,
-            scope=SCOPE,
+            scope=token.get("scope") or SCOPE,
             access_digest=digest(token["access_token"]),
             refresh_digest=digest(token["refresh_token"]) if "refresh_token" in token else None,
             access_lifetime=self.settings.access_token_lifetime,
             refresh_lifetime=self.settings.refresh_token_lifetime,
-            family_id=parent.family_id if parent is not None else new_family_id(),
+            # A code exchange chose its family when it claimed the code (authorization_code.py).
+            family_id=parent.family_id
+            if parent is not None
+            else getattr(request, "family_id", None) or new_family_id(),
             parent_id=parent.id if parent is not None else None,
             parent_digest=request.refresh_digest if parent is not None else None,
         )

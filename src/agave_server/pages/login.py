@@ -43,7 +43,8 @@ async def login_form(request: Request) -> Response:
     next_path = _next(request.query_params.get("next"))
     app = state(request)
     current = await run_in_threadpool(session.current, request, app.db, tenant)
-    if current is not None:
+    # reauth=1: the authorization asked for a fresh sign-in (prompt=login, max_age).
+    if current is not None and request.query_params.get("reauth") != "1":
         if next_path:
             return redirect(link(tenant, next_path))
         return page(request, tenant, "signed_in.html", title="Signed in")

@@ -7,7 +7,7 @@ for every template.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -98,3 +98,28 @@ def redirect(url: str, response: Response | None = None) -> Response:
             if name == b"set-cookie":
                 out.raw_headers.append((name, value))
     return out
+
+
+def answer_page(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    status: int,
+    headers: dict[str, str],
+) -> Response:
+    """Render a ``PageAnswer`` of ``oauth/`` (installed as ``AppState.render_page``)."""
+    from ..api.context import tenant_of
+
+    values = dict(context)
+    title = str(values.pop("title", "Agave"))
+    targets = values.pop("form_targets", ())
+    return page(
+        request,
+        tenant_of(request),
+        template,
+        title=title,
+        status=status,
+        form_targets=targets,
+        headers=headers,
+        **values,
+    )

@@ -1,7 +1,7 @@
 """browser sessions, authorization codes and remembered consents
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 09:40:00
 
 Adds three tables only: processes of the previous release keep working on the upgraded
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
