@@ -121,10 +121,17 @@ def approve_over_http(base_url: str, user: User, code: str, decision: str = "all
         sent = web.post("/device", data={"csrf_token": _csrf(entry.text), "user_code": code})
         assert sent.status_code == 303, sent.text[:500]
         approval = web.get(sent.headers["location"])
-        assert approval.status_code == 200 and code in approval.text, approval.text[:500]
+        assert approval.status_code == 200 and "Sign in a device?" in approval.text
+        shown = re.search(r'name="user_code" value="([A-Z]{4}-[A-Z]{4})"', approval.text)
+        assert shown, approval.text[:500]
+        assert shown.group(1).replace("-", "") == code.upper().replace("-", "").replace(" ", "")
         done = web.post(
             "/device/approve",
-            data={"csrf_token": _csrf(approval.text), "user_code": code, "decision": decision},
+            data={
+                "csrf_token": _csrf(approval.text),
+                "user_code": shown.group(1),
+                "decision": decision,
+            },
         )
         assert done.status_code == 200, done.text[:500]
 
