@@ -26,7 +26,7 @@ from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
 from .api.observability import Observe, PeerAddress
-from .api.routes import clients, health, keys, operations, profiles, tenants, token
+from .api.routes import clients, device, health, keys, operations, profiles, tenants, token
 from .api.routes import gateway as gateway_route
 from .config import Settings
 from .errors import AgaveError
@@ -35,6 +35,7 @@ from .oauth.keys import KeyRing
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
+from .storage import device_codes as device_code_store
 from .storage import rate_counters as rate_store
 from .storage import signing_keys as key_store
 from .storage import throttle as throttle_store
@@ -137,6 +138,11 @@ def _install_openapi(app: FastAPI) -> None:
                     "scheme": "bearer",
                     "description": "an access token from /token",
                 },
+                "cliBearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an access token of `agave login` (client agave-cli)",
+                },
             }
             app.openapi_schema = schema
         return app.openapi_schema
@@ -162,6 +168,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             await run_in_threadpool(key_store.purge, db)
             await run_in_threadpool(rate_store.purge, db)
+            await run_in_threadpool(device_code_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -192,10 +199,11 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
     from .pages import assets, authorize, login, logout, upstream
+    from .pages import device as device_page
     from .pages.headers import SecurityHeaders
     from .pages.render import answer_page
 
-    for module in (assets, login, authorize, logout, upstream):
+    for module in (assets, login, authorize, logout, upstream, device_page):
         app.include_router(module.router)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
@@ -269,6 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, tenants, clients, token, profiles, keys, gateway_route):
         app.include_router(module.router)
+    app.include_router(device.router)
     _install_pages(app)
     _install_error_handlers(app)
     if settings.redis_url:

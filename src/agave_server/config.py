@@ -194,6 +194,9 @@ class Settings:
     metrics_allow: str = DEFAULT_METRICS_ALLOW
     ready_timeout: float = 2.0
     log_format: str | None = None
+    # RFC 8628: how long a device code and its user code live, and the polling interval.
+    device_code_lifetime: int = 600
+    device_poll_interval: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -243,6 +246,8 @@ class Settings:
             metrics_allow=_metrics_allow(env.get(ENV_PREFIX + "METRICS_ALLOW")),
             ready_timeout=_seconds_env(env, "READY_TIMEOUT", 2.0, 0.1, 60.0),
             log_format=log_format(env.get(ENV_PREFIX + "LOG_FORMAT")),
+            device_code_lifetime=_int_env(env, "DEVICE_CODE_LIFETIME", 600, 1),
+            device_poll_interval=_int_env(env, "DEVICE_POLL_INTERVAL", 5, 1),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -268,6 +273,8 @@ class Settings:
             ENV_PREFIX + "ARGON2_PARALLELISM": str(self.argon2_parallelism),
             ENV_PREFIX + "METRICS_ALLOW": self.metrics_allow,
             ENV_PREFIX + "READY_TIMEOUT": str(self.ready_timeout),
+            ENV_PREFIX + "DEVICE_CODE_LIFETIME": str(self.device_code_lifetime),
+            ENV_PREFIX + "DEVICE_POLL_INTERVAL": str(self.device_poll_interval),
         }
         if self.log_format:
             out[ENV_PREFIX + "LOG_FORMAT"] = self.log_format

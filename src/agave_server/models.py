@@ -333,3 +333,26 @@ rate_counters = Table(
     Column("window_start", BigInteger, nullable=False),
     Column("hits", Integer, nullable=False),
 )
+# RFC 8628 device authorizations (revision 0007): one row per device code, digest only. The
+# polling interval lives here so that slow_down's growth holds across processes and workers.
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("device_digest", String(64), nullable=False, unique=True),
+    # Normalised: 8 characters, upper case, no dash.
+    Column("user_code", String(16), nullable=False),
+    Column("scope", String(255), nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("interval", Integer, nullable=False),
+    Column("last_poll_ms", BigInteger, nullable=True),
+    # pending -> approved | denied; approved -> redeemed (once).
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    UniqueConstraint("tenant_id", "user_code", name="uq_device_codes_tenant_user_code"),
+)
+Index("ix_device_codes_expires_at", device_codes.c.expires_at)

@@ -22,7 +22,8 @@ from agavepy.wire import CLIENT_NAME_PATTERN, CLIENT_NAME_RULE, DEFAULT_TIER, TI
 
 CLIENT_NAME = re.compile(CLIENT_NAME_PATTERN)
 PAGE = 100
-Credentials = tuple[str, str]
+#: ``(username, password)`` for HTTP Basic, or an ``httpx.Auth`` such as a login's token.
+Credentials = Any
 
 
 class SessionContext(Protocol):
@@ -137,7 +138,7 @@ class TenantsAPI:
 
 
 class ClientsAPI:
-    """The clients service (HTTP Basic with the user's username and password).
+    """The clients service: HTTP Basic with the user's username and password, or a login's token.
 
     Every method takes ``auth=(username, password)`` for that one call;
     without it the Agave object's credentials are used, prompting if needed.
@@ -149,8 +150,9 @@ class ClientsAPI:
     def _url(self, *parts: str) -> str:
         return _oauth.endpoint(self._ag.base_url(), "/".join(("clients/v2", *parts)))
 
-    def _auth(self, auth: Credentials | None) -> Credentials:
-        return auth if auth is not None else self._ag.credentials()
+    def _auth(self, auth: Any) -> Any:
+        """``(username, password)`` or an ``httpx.Auth`` (a login's token); else the session's."""
+        return auth if auth is not None else self._ag.user_auth()
 
     def _call(self, method: str, url: str, action: str, auth: Credentials | None, **kw: Any) -> Any:
         response = self._ag.transport.request(method, url, auth=self._auth(auth), **kw)
@@ -325,6 +327,24 @@ class TokensAPI:
         key, secret = ag.require_client()
         user, pw = ag.credentials(username=username, password=password)
         pair = _oauth.password_grant(ag.transport, ag.endpoints(), key, secret, user, pw)
+        ag.set_pair(pair)
+        ag.persist(make_current=True)
+        return pair
+
+    def create_by_device(self, callback: Any = None) -> TokenPair:
+        """A new pair for the current client by the device flow (RFC 8628): no password here.
+
+        ``callback`` receives the DeviceAuthorization (default: print the address and code);
+        someone approves it in a browser. Saved as the active session.
+        """
+        from agavepy import prompts
+
+        ag = self._ag
+        key, secret = ag.require_client()
+        base = ag.base_url()
+        authorization = _oauth.device_authorization(ag.transport, base, key, secret)
+        (callback or prompts.show_device_login)(authorization)
+        pair = _oauth.wait_for_device_token(ag.transport, base, key, secret, authorization)
         ag.set_pair(pair)
         ag.persist(make_current=True)
         return pair

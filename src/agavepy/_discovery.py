@@ -34,6 +34,8 @@ _FIELDS = {
     "introspection": ("introspection_endpoint", "oauth2/introspect"),
     "jwks_uri": ("jwks_uri", "oauth2/jwks"),
     "userinfo": ("userinfo_endpoint", "oauth2/userinfo"),
+    "authorization": ("authorization_endpoint", "oauth2/authorize"),
+    "device_authorization": ("device_authorization_endpoint", "oauth2/device/authorize"),
 }
 
 
@@ -52,6 +54,8 @@ class Endpoints:
     introspection: str
     jwks_uri: str
     userinfo: str
+    authorization: str
+    device_authorization: str
     discovered: bool = False
     metadata: dict[str, Any] | None = None
 

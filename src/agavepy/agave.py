@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agavepy import _oauth, prompts
@@ -25,6 +26,9 @@ from agavepy._discovery import Endpoints, discover, issuer_of
 from agavepy._transport import Transport, check_url, envelope_result
 from agavepy.errors import (
     AgaveError,
+    AuthenticationError,
+    LoginDeniedError,
+    LoginExpiredError,
     MissingValueError,
     NoClientError,
     NotFoundError,
@@ -43,6 +47,11 @@ if TYPE_CHECKING:
 DEFAULT_TENANTS_URL = "http://127.0.0.1:8000/tenants"
 #: ``refresh_tokens()`` refreshes when the access token has less than this left.
 REFRESH_WINDOW = 60
+#: The client name a login session is saved under, and the client id used when the tenant
+#: does not advertise one (``cliClientId`` in its record).
+LOGIN_CLIENT = "agave-cli"
+#: How long ``login(web=True)`` waits for the browser's redirect.
+WEB_LOGIN_TIMEOUT = 300.0
 
 
 def format_expires_at(timestamp: float) -> str:
@@ -232,10 +241,15 @@ class Agave:
         return user, password or self._password or prompts.ask_password(self.prompt)
 
     def require_client(self) -> tuple[str, str]:
-        """The current client's key and secret, or NoClientError."""
-        if not self.api_key or not self.api_secret:
+        """The current client's key and secret (empty for a login's public client), or
+        NoClientError."""
+        if not self.api_key or not (self.api_secret or self.is_login_session()):
             raise NoClientError()
-        return self.api_key, self.api_secret
+        return self.api_key, self.api_secret or ""
+
+    def is_login_session(self) -> bool:
+        """True when this session came from :meth:`login` (public client, no secret)."""
+        return bool(self.api_key) and not self.api_secret and self.client_name == LOGIN_CLIENT
 
     def pair(self) -> TokenPair | None:
         """The current tokens as a :class:`TokenPair` (None without an access token)."""
@@ -278,6 +292,8 @@ class Agave:
                 "expires_at": self.expires_at or "",
             }
         )
+        if not self.is_login_session():
+            out.pop("login", None)  # says how a login's session was obtained; not a client's
         return out
 
     def apply_session(self, session: dict[str, Any], client_name: str | None) -> None:
@@ -352,6 +368,180 @@ class Agave:
             self.set_pair(pair)
             self.persist(make_current=False)
             return pair
+
+    # ------------------------------------------------------------------
+    # Logging in without a password: device flow, or a browser on this machine
+    # ------------------------------------------------------------------
+    def cli_client_id(self) -> str:
+        """The tenant's public client for logins (its record's ``cliClientId``)."""
+        if self.tenant_id:
+            try:
+                advertised = self.tenants.get(self.tenant_id).cli_client_id
+            except AgaveError:
+                advertised = ""
+            if advertised:
+                return advertised
+        return LOGIN_CLIENT
+
+    def login(
+        self,
+        tenant_id: str | None = None,
+        *,
+        callback: Callable[[Any], Any] | None = None,
+        web: bool = False,
+        open_browser: bool = False,
+        timeout: float = WEB_LOGIN_TIMEOUT,
+    ) -> Profile:
+        """Log in without typing a password here; the session is saved for every tool.
+
+        By default the device flow (RFC 8628): ``callback`` receives the
+        :class:`~agavepy.models.DeviceAuthorization` (default: print the address and
+        the code), someone approves the code in a browser on any device, and this
+        returns once the tokens arrived. With ``web=True``, a browser on this machine
+        signs in (authorization code + PKCE, redirect to a one-shot listener on
+        127.0.0.1); ``callback`` then receives the address to open. Raises
+        LoginDeniedError or LoginExpiredError; Ctrl-C raises KeyboardInterrupt and
+        saves nothing.
+        """
+        if tenant_id and tenant_id != self.tenant_id:
+            self.tenant_id, self.api_server = tenant_id, None
+        where = self.endpoints()
+        client_id = self.cli_client_id()
+        if web:
+            pair = self._browser_login(where, client_id, callback, open_browser, timeout)
+        else:
+            authorization = _oauth.device_authorization(self.transport, where, client_id)
+            (callback or prompts.show_device_login)(authorization)
+            if open_browser:
+                prompts.open_in_browser(authorization.verification_uri_complete)
+            pair = _oauth.wait_for_device_token(self.transport, where, client_id, "", authorization)
+        return self._adopt_login(client_id, pair, "web" if web else "device")
+
+    def _browser_login(
+        self,
+        where: Endpoints,
+        client_id: str,
+        callback: Callable[[Any], Any] | None,
+        open_browser: bool,
+        timeout: float,
+    ) -> TokenPair:
+        import secrets
+
+        from agavepy._loopback import LoopbackListener
+
+        state = secrets.token_urlsafe(24)
+        verifier, challenge = _oauth.pkce_pair()
+        with LoopbackListener(state) as listener:
+            redirect_uri = listener.redirect_uri
+            url = _oauth.authorization_url(where, client_id, redirect_uri, challenge, state)
+            (callback or prompts.show_browser_login)(url)
+            if open_browser:
+                prompts.open_in_browser(url)
+            params = listener.wait(timeout)
+        if params is None:
+            raise LoginExpiredError(
+                f"logging in failed: the browser did not come back within {timeout:g}s"
+            )
+        if params.get("error") == "access_denied":
+            raise LoginDeniedError("logging in failed: the login was denied in the browser")
+        if params.get("error") or not params.get("code"):
+            said = params.get("error_description") or params.get("error") or "no code"
+            raise AuthenticationError("logging in failed", server_message=said)
+        return _oauth.code_grant(
+            self.transport, where, client_id, "", params["code"], redirect_uri, verifier
+        )
+
+    def _adopt_login(self, client_id: str, pair: TokenPair, how: str) -> Profile:
+        """Become the login's session (public client, its tokens, its user) and save it."""
+        profile = self._profile_for(pair)
+        self.username, self._username_source = profile.username, "session"
+        self.api_key, self.api_secret = client_id, ""
+        self.client_name = LOGIN_CLIENT
+        self.set_pair(pair)
+        self._extra["login"] = how  # how this session was obtained (agave auth status)
+        self.persist(make_current=True)
+        return profile
+
+    def _profile_for(self, pair: TokenPair) -> Profile:
+        url = _oauth.endpoint(self.base_url(), "profiles/v2/me")
+        headers = {"Authorization": f"Bearer {pair.access_token}"}
+        response = self.transport.request("GET", url, headers=headers)
+        result = envelope_result(response, "reading who logged in")
+        if not isinstance(result, dict) or not result.get("username"):
+            raise AgaveError("reading who logged in failed: no username in the profile")
+        return Profile.from_json(result)
+
+    def login_session(self) -> Agave | None:
+        """The saved login of this tenant (and user, when known), or None.
+
+        This object itself when it is that session; otherwise the session saved under
+        ``agave-cli`` in ``config.json`` (after ``clients_create`` the active session is
+        the new client's, while the clients API keeps using the login's token).
+        """
+        if self.is_login_session() and self.token:
+            return self
+        if not self.tenant_id:
+            return None
+        refs = [
+            r
+            for r in self.store.sessions()
+            if r.tenant == self.tenant_id
+            and r.client_name == LOGIN_CLIENT
+            and (not self.username or r.username == self.username)
+        ]
+        if len(refs) != 1:
+            return None
+        login = Agave(cache_dir=self.store.dir, verify=self.verify, timeout=self.timeout)
+        login.load_configs(
+            tenant_id=refs[0].tenant, username=refs[0].username, client_name=LOGIN_CLIENT
+        )
+        login._password = None
+        if not (login.is_login_session() and login.token):
+            return None
+        if not self.username:
+            self.username, self._username_source = login.username, "session"
+        return login
+
+    def user_auth(self, ask_username: bool = False) -> Any:
+        """How the clients API authenticates the user for one call.
+
+        A password given to this object (``password=`` or ``AGAVE_PASSWORD``) is used as
+        it always was; otherwise the token of :meth:`login` (refreshed when needed);
+        otherwise the username and password are asked for, as in the seed.
+        """
+        if not self._password:
+            login = self.login_session()
+            if login is not None:
+                from agavepy._auth import BearerAuth
+
+                return BearerAuth(login)
+        return self.credentials(ask_username=ask_username)
+
+    def logout(self) -> None:
+        """Revoke the login's tokens on the server and remove them from ``~/.agave``.
+
+        The local copy is removed even when the server cannot be reached; the error is
+        raised afterwards so the caller knows the tokens may still work there.
+        """
+        login = self.login_session()
+        if login is None:
+            raise NoTokenError(
+                f"not logged in to tenant {self.tenant_id or '(none)'}",
+                hint="log in with login() first",
+            )
+        pair = login.pair()
+        failures: list[AgaveError] = []
+        for token in (pair.refresh_token, pair.access_token) if pair else ():
+            if token:
+                try:
+                    _oauth.revoke(self.transport, login.base_url(), str(login.api_key), "", token)
+                except AgaveError as err:
+                    failures.append(err)
+        self.store.forget(login.tenant_id or "", login.username or "", LOGIN_CLIENT)
+        if login is self:
+            self.set_pair(None)
+        if failures:
+            raise failures[0]
 
     # ------------------------------------------------------------------
     # Saved sessions
@@ -444,7 +634,7 @@ class Agave:
         check_client_name(client_name)
         self.base_url()
         client = self.clients.create(
-            client_name, description, tier, callback_url, auth=self.credentials()
+            client_name, description, tier, callback_url, auth=self.user_auth()
         )
         self.client_name = client.name or client_name
         self.api_key = client.consumer_key
@@ -455,7 +645,7 @@ class Agave:
     def clients_list(self) -> ClientList:
         """The user's clients; a REPL shows the seed's ``NAME  DESCRIPTION`` table."""
         self.base_url()
-        return self.clients.list(auth=self.credentials(ask_username=True))
+        return self.clients.list(auth=self.user_auth(ask_username=True))
 
     def clients_delete(self, client_name: str | None = None) -> None:
         """Delete a client (this session's when no name) and forget its saved session.
@@ -464,7 +654,7 @@ class Agave:
         """
         name = self._client_name_or_current(client_name)
         self.base_url()
-        self.clients.delete(name, auth=self.credentials())
+        self.clients.delete(name, auth=self.user_auth())
         self.store.forget(self.tenant_id or "", self.username or "", name)
         if name == self.client_name:
             self.api_key = self.api_secret = ""
@@ -506,7 +696,7 @@ class Agave:
         """Subscribe a client (this session's when no name) to an API (``"*"``: all)."""
         name = self._client_name_or_current(client_name)
         self.base_url()
-        self.clients.subscribe(name, api, version, provider, auth=self.credentials())
+        self.clients.subscribe(name, api, version, provider, auth=self.user_auth())
 
     def clients_unsubscribe(
         self,
@@ -518,13 +708,13 @@ class Agave:
         """Remove a client's subscriptions to an API (``"*"``: all)."""
         name = self._client_name_or_current(client_name)
         self.base_url()
-        self.clients.unsubscribe(name, api, version, provider, auth=self.credentials())
+        self.clients.unsubscribe(name, api, version, provider, auth=self.user_auth())
 
     def clients_subscriptions(self, client_name: str | None = None) -> SubscriptionList:
         """A client's subscriptions; a REPL shows the seed's table."""
         name = self._client_name_or_current(client_name)
         self.base_url()
-        return self.clients.subscriptions(name, auth=self.credentials())
+        return self.clients.subscriptions(name, auth=self.user_auth())
 
     clients_subscribtions = clients_subscriptions  # the seed's (and 0.9.5's) spelling
 

@@ -158,6 +158,18 @@ class SessionError(AgaveError):
     default_hint = "create one with clients_create(name, description) and get_access_token()"
 
 
+class LoginDeniedError(AuthenticationError):
+    """The person who opened the verification page chose "Deny"."""
+
+    default_hint = "start again with login() if that was a mistake"
+
+
+class LoginExpiredError(AgaveError):
+    """The login's code expired before anyone approved it."""
+
+    default_hint = "start again with login() and approve the new code sooner"
+
+
 _BY_STATUS: dict[int, type[AgaveError]] = {
     400: BadRequestError,
     401: AuthenticationError,

@@ -35,6 +35,8 @@ class Tenant:
     name: str
     base_url: str
     id: str = ""
+    #: The tenant's built-in public client for ``agave login`` (empty when not advertised).
+    cli_client_id: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Tenant:
@@ -43,6 +45,7 @@ class Tenant:
             name=_text(data.get("name")),
             base_url=_text(data.get("baseUrl")),
             id=_text(data.get("id")),
+            cli_client_id=_text(data.get("cliClientId")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -183,6 +186,38 @@ class TokenPair:
     def is_expired(self, leeway: float = 0) -> bool:
         """True when the access token expires within ``leeway`` seconds (or already has)."""
         return self.seconds_left() <= leeway
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    """RFC 8628's answer: what a person must open and type, and what the device polls with."""
+
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+    received_at: float
+
+    @classmethod
+    def from_json(
+        cls, data: dict[str, Any], *, received_at: float | None = None
+    ) -> DeviceAuthorization:
+        uri = _text(data.get("verification_uri"))
+        return cls(
+            device_code=_text(data.get("device_code")),
+            user_code=_text(data.get("user_code")),
+            verification_uri=uri,
+            verification_uri_complete=_text(data.get("verification_uri_complete")) or uri,
+            expires_in=_int(data.get("expires_in"), 600),
+            interval=max(1, _int(data.get("interval"), 5)),
+            received_at=time.time() if received_at is None else received_at,
+        )
+
+    @property
+    def expires_at(self) -> float:
+        return self.received_at + self.expires_in
 
 
 @dataclass(frozen=True)

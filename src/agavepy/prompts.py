@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from typing import Any
 
 from agavepy.errors import BadRequestError, MissingValueError
 
@@ -63,3 +64,65 @@ def ask_tenant(allowed: bool = True) -> str:
     """Which tenant (by ID) after the tenants table was shown."""
     _require_terminal(allowed, "tenant ID", "tenant_id", None)
     return input(TENANT).strip()
+
+
+def device_login_text(
+    user_code: str, verification_uri: str, complete_uri: str, minutes: int
+) -> str:
+    """What a person reads to approve a device login (the CLI prints the same words)."""
+    return (
+        "To sign in, open this page in a browser, on this or any other device:\n\n"
+        f"    {verification_uri}\n\n"
+        f"and enter the code:  {user_code}\n\n"
+        f"(or open {complete_uri} )\n"
+        "Only continue if you started this login yourself. "
+        f"The code expires in {minutes} minutes.\n"
+        "Waiting for approval..."
+    )
+
+
+def show_device_login(authorization: Any) -> None:
+    """Print the device login's instructions (``Agave.login()``'s default callback)."""
+    minutes = max(1, round(authorization.expires_in / 60))
+    print(
+        device_login_text(
+            authorization.user_code,
+            authorization.verification_uri,
+            authorization.verification_uri_complete,
+            minutes,
+        ),
+        flush=True,
+    )
+
+
+def browser_login_text(url: str) -> str:
+    """What a person reads for ``agave login --web``."""
+    return (
+        "Sign in in your browser. If it did not open, open this address on this machine:\n\n"
+        f"    {url}\n\n"
+        "Waiting for the browser..."
+    )
+
+
+def show_browser_login(url: str) -> None:
+    """Print the browser login's address (``Agave.login(web=True)``'s default callback)."""
+    print(browser_login_text(url), flush=True)
+
+
+def has_display() -> bool:
+    """Whether a browser opened here would be seen: a desktop session, not a bare SSH login."""
+    import os
+
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def open_in_browser(url: str) -> bool:
+    """Open ``url`` in the person's browser; False when none could be started."""
+    import webbrowser
+
+    try:
+        return webbrowser.open(url, new=2)
+    except webbrowser.Error:
+        return False

@@ -12,10 +12,12 @@ from ..config import Settings
 from ..errors import NotFound, Unauthorized
 from ..oauth import AgaveAuthorizationServer
 from ..oauth.keys import KeyRing
+from ..security import digest
 from ..services import accounts
 from ..services.gateway import Gateway
 from ..services.throttle import LoginThrottle
-from ..storage import Database
+from ..storage import Database, builtin_clients
+from ..storage import tokens as token_store
 from ..storage.batch import WriteBatcher
 from ..storage.records import Tenant, User
 from ..storage.tenants import TenantDirectory, request_host_key
@@ -54,6 +56,34 @@ def address_of(request: Request) -> str | None:
     (``AGAVE_SERVER_TRUSTED_PROXIES``), the ``X-Forwarded-For`` it set; uvicorn's proxy-headers
     middleware has already made that choice for ``request.client``."""
     return request.client.host if request.client else None
+
+
+def account_user(request: Request, tenant: Tenant) -> User:
+    """The user of a ``/clients/v2`` call: HTTP Basic, or a token of ``agave login``.
+
+    A bearer token is accepted when it was issued to the tenant's built-in CLI client (the
+    device or browser login of ``agave login``), so that after logging in nobody types a
+    password again; tokens of other clients are refused (they may belong to any gateway).
+    """
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer ":
+        return basic_user(request, tenant)
+    challenge = {"WWW-Authenticate": f'Bearer realm="Agave tenant {tenant.code}"'}
+    token = header[7:].strip()
+    app = state(request)
+    grant = None
+    if token and len(token) <= 256 and token.isascii() and token.isalnum():
+        grant = token_store.bearer_grant(app.db, tenant.id, digest(token))
+    if grant is None:
+        challenge["WWW-Authenticate"] += ', error="invalid_token"'
+        raise Unauthorized("Invalid, expired or revoked access token.", challenge)
+    if grant.client_id != builtin_clients.cli_client_row_id(app.db, tenant.id, tenant.uuid):
+        raise Unauthorized(
+            "This access token was not issued by `agave login` (client agave-cli): the "
+            "clients API takes HTTP Basic with your username and password, or such a token.",
+            challenge,
+        )
+    return grant.user
 
 
 def basic_user(request: Request, tenant: Tenant) -> User:

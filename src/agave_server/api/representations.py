@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..storage.builtin_clients import CLI_CLIENT_ID
 from ..storage.records import Client, Subscription, Tenant, User
 
 
@@ -70,6 +71,8 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "baseUrl": tenant.base_url,
         "issuer": tenant.issuer,
         "contact": contact,
+        # The built-in public client `agave login` uses (an extension the old tools ignore).
+        "cliClientId": CLI_CLIENT_ID,
         "_links": {
             "self": href(tenant, f"tenants/{tenant.code}"),
             "publickey": href(tenant, "apim/v2/publickey"),

@@ -84,6 +84,9 @@ class TenantOut(BaseModel):
     baseUrl: str
     issuer: str = Field(description="OAuth/OIDC issuer: baseUrl without its trailing slash")
     contact: list[Contact]
+    cliClientId: str = Field(
+        description="client_id of the tenant's built-in public client for `agave login`"
+    )
     links: TenantLinks = Field(alias="_links")
 
 

@@ -26,7 +26,7 @@ from ..storage import tokens as token_store
 from ..storage import users as user_store
 from ..storage.authorization_codes import AuthorizationCode
 from ..storage.records import User
-from .models import CLIENT_AUTH_METHODS
+from .models import PUBLIC_OR_SECRET
 from .redirect_uris import matches
 
 CODE_LIFETIME = 60
@@ -104,7 +104,8 @@ def _replayed() -> InvalidGrantError:
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """``response_type=code`` at /oauth2/authorize, ``grant_type=authorization_code`` at /token."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
+    # The public CLI client too: `agave login --web` (RFC 8252, PKCE instead of a secret).
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(PUBLIC_OR_SECRET)
 
     # -- the authorization request ---------------------------------------------------------
     @staticmethod

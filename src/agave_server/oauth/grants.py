@@ -23,9 +23,11 @@ from .errors import (
     TooManyAttemptsError,
     description_text,
 )
-from .models import CLIENT_AUTH_METHODS, OAuthToken
+from .models import CLIENT_AUTH_METHODS, PUBLIC_OR_SECRET, OAuthToken
 
 AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+#: The refresh grant also serves the public CLI client (``agave login``'s sessions).
+PUBLIC_AUTH_METHODS = list(PUBLIC_OR_SECRET)
 
 
 def _not_owner_error(user: User) -> InvalidGrantError:
@@ -128,7 +130,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
     """
 
     INCLUDE_NEW_REFRESH_TOKEN = True
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AUTH_METHODS
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken:
         request = self.request

@@ -6,25 +6,34 @@ from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
 from ..security import digest_matches
 from ..storage import now
+from ..storage.builtin_clients import CLI_CLIENT_ID, is_builtin
 from ..storage.records import Client, Token, User
 from . import redirect_uris
 from .oidc import allowed_scope
 
 # The client authentication methods every Agave client may use (RFC 6749 section 2.3.1).
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+#: Where the tenant's public CLI client (no secret, RFC 6749 "none") may come too: "none"
+#: first (it answers None for every other request), then the confidential clients' methods.
+PUBLIC_OR_SECRET = ("none", *CLIENT_AUTH_METHODS)
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+#: What the built-in public CLI client may do (a native app, RFC 8252 / RFC 8628).
+PUBLIC_CLIENT_GRANT_TYPES = frozenset({DEVICE_CODE, "authorization_code", "refresh_token"})
 
 
 class OAuthClient(ClientMixin):
-    """A registered Agave client: confidential, authenticated with its secret (Basic or post)."""
+    """A registered Agave client: confidential, authenticated with its secret (Basic or post);
+    or the tenant's built-in public CLI client (``agave-cli``), which has no secret."""
 
     def __init__(self, record: Client, owner: User) -> None:
         self.record = record
         self.id = record.id
         self.user_id = record.user_id
         self.owner = owner
+        self.is_public = is_builtin(record, owner)
 
     def get_client_id(self) -> str:
-        return self.record.consumer_key
+        return CLI_CLIENT_ID if self.is_public else self.record.consumer_key
 
     def get_default_redirect_uri(self) -> str:
         return self.record.callback_url
@@ -42,6 +51,8 @@ class OAuthClient(ClientMixin):
         return digest_matches(client_secret, self.record.secret_digest)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.is_public:
+            return method == "none"
         return method in CLIENT_AUTH_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
@@ -52,8 +63,9 @@ class OAuthClient(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         """Every client may use every grant the server registered (``registry.GRANTS``):
-        Authlib asks only once it has found a registered grant for the request."""
-        return True
+        Authlib asks only once it has found a registered grant for the request. The public
+        CLI client only those of a native app (no secret to prove anything else with)."""
+        return grant_type in PUBLIC_CLIENT_GRANT_TYPES if self.is_public else True
 
 
 class OAuthToken(TokenMixin):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .authorization_code import AuthorizationCodeGrant, S256CodeChallenge
+from .device import DeviceCodeGrant
 from .grants import AdminPasswordGrant, ClientCredentialsGrant, PasswordGrant, RefreshGrant
 from .oidc import AgaveOpenIDCode
 
@@ -41,6 +42,7 @@ GRANTS: tuple[RegisteredGrant, ...] = (
     RegisteredGrant(ClientCredentialsGrant, inline=True),
     RegisteredGrant(AdminPasswordGrant),
     RegisteredGrant(AuthorizationCodeGrant, extensions=(S256CodeChallenge, AgaveOpenIDCode)),
+    RegisteredGrant(DeviceCodeGrant),
 )
 
 

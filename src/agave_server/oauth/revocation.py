@@ -13,11 +13,12 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 
 from ..storage import tokens as token_store
-from .models import CLIENT_AUTH_METHODS, OAuthToken
+from .models import PUBLIC_OR_SECRET, OAuthToken
 
 
 class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
+    # The public CLI client too: `agave logout` revokes its login's tokens.
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(PUBLIC_OR_SECRET)
 
     def authenticate_token(self, request, client) -> OAuthToken | None:
         """Like Authlib's, but the lookup needs the request (its tenant), not just the string."""

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidRequestError,
     OAuth2Error,
+    UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
 from sqlalchemy.exc import IntegrityError
@@ -26,13 +27,14 @@ from ..config import Settings
 from ..errors import TooManyRequests
 from ..security import digest, new_family_id, new_secret
 from ..services.throttle import LoginThrottle, client_key
-from ..storage import Database
+from ..storage import Database, builtin_clients
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
 from . import jwt_tokens, registry
 from .answers import Answer, JsonAnswer, from_triple
 from .bearer import BearerValidator
+from .device import DeviceAuthorization
 from .errors import TooManyAttemptsError, description_text
 from .grants import refused_refresh
 from .keys import KeyRing
@@ -80,9 +82,11 @@ class AgaveAuthorizationServer(AuthorizationServer):
         self.register_token_generator("default", self._generate_token)
         self.register_client_auth_method("client_secret_basic", self._client_secret_basic)
         self.register_client_auth_method("client_secret_post", self._client_secret_post)
+        self.register_client_auth_method("none", self._public_client)
         for entry in registry.GRANTS:
             self.register_grant(entry.grant, [make() for make in entry.extensions] or None)
         self.register_endpoint(Revocation)
+        self.register_endpoint(DeviceAuthorization)
 
     # -- requests ----------------------------------------------------------------------
     def request(self, source: HttpInput, keep_scope: bool = False) -> AgaveOAuth2Request:
@@ -90,8 +94,12 @@ class AgaveAuthorizationServer(AuthorizationServer):
         return AgaveOAuth2Request(source, db=self.db, throttle=self.throttle, keep_scope=keep_scope)
 
     def lookup_client(self, tenant: Tenant, client_id: str) -> OAuthClient | None:
-        """The tenant's client with this consumer key (client_id), with its owner."""
-        found = client_store.get_client_with_owner(self.db, tenant.id, client_id)
+        """The tenant's client with this consumer key (client_id), with its owner; the
+        built-in public client by its public id (``agave-cli``, stored under another key)."""
+        if client_id == builtin_clients.CLI_CLIENT_ID:
+            found = builtin_clients.get_cli_client(self.db, tenant.id)
+        else:
+            found = client_store.get_client_with_owner(self.db, tenant.id, client_id)
         return OAuthClient(*found) if found is not None else None
 
     # -- Authlib's integration points ---------------------------------------------------
@@ -197,6 +205,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
     # -- client authentication (RFC 6749 section 2.3.1) ------------------------------------
     def authenticate_client(self, request, methods, endpoint="token"):
         """One method per request: HTTP Basic, or client_id and client_secret in the body."""
+        if self._public_client(None, request) is not None:
+            if "none" not in methods:
+                raise UnauthorizedClientError(
+                    description=f"The client {builtin_clients.CLI_CLIENT_ID} has no secret: it "
+                    "may only use the device, authorization_code and refresh_token grants."
+                )
+            return super().authenticate_client(request, methods, endpoint)
         has_basic = bool((request.headers.get("Authorization") or "").strip())
         if has_basic and "client_secret" in request.form:
             raise InvalidRequestError(
@@ -210,6 +225,27 @@ class AgaveAuthorizationServer(AuthorizationServer):
                 "(or client_id and client_secret in the body).",
             )
         return super().authenticate_client(request, methods, endpoint)
+
+    def _public_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient | None:
+        """The tenant's built-in public client (``client_id=agave-cli``, no secret), or None.
+
+        Also accepted as HTTP Basic ``agave-cli:`` with an empty password, which is how
+        agavepy 0.9.5 and the Bash agave-cli send a saved session's key and (empty) secret.
+        None for every other request, so confidential clients go on to their methods.
+        """
+        try:
+            basic = parse_basic(request.headers.get("Authorization"))
+        except MalformedCredentials:
+            return None
+        if basic is not None:
+            if basic != (builtin_clients.CLI_CLIENT_ID, ""):
+                return None
+        elif request.form.get("client_id") != builtin_clients.CLI_CLIENT_ID:
+            return None
+        if "client_secret" in request.form:
+            return None
+        found = builtin_clients.get_cli_client(self.db, request.tenant.id)
+        return OAuthClient(*found) if found is not None else None
 
     def _client_secret_basic(self, _query_client, request: AgaveOAuth2Request):
         try:
@@ -274,3 +310,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
 
     def revocation_response(self, request: AgaveOAuth2Request) -> Answer:
         return self.endpoint_response(Revocation.ENDPOINT_NAME, request)
+
+    def device_authorization_response(self, request: AgaveOAuth2Request) -> Answer:
+        """RFC 8628 sections 3.1-3.2: a device code and a user code for the client."""
+        return self.endpoint_response(DeviceAuthorization.ENDPOINT_NAME, request)

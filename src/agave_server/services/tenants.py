@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..oauth.keys import KeyRing
-from ..storage import Database
+from ..storage import Database, builtin_clients
 from ..storage import apis as api_store
 from ..storage import tenants as store
 from ..storage.records import Tenant
@@ -57,6 +57,7 @@ def add(
             api_store.seed_default_apis(conn, tenant.id)
             if keys is not None:
                 keys.create_first(conn, tenant)
+            builtin_clients.create_in(conn, tenant.id)
     except IntegrityError:
         raise Conflict(f"Tenant {code} already exists.") from None
     return tenant

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from agavepy.wire import DEFAULT_API_NAMES, DEFAULT_API_PROVIDER, DEFAULT_API_VERSION, api_context
 
 from ..models import apis, subscriptions
+from . import builtin_clients
 from .database import Database, now
 from .records import Api
 
@@ -78,6 +79,7 @@ def add_api(
     try:
         with db.write() as conn:
             new_id = conn.execute(insert(apis).values(**values)).inserted_primary_key[0]
+            builtin_clients.subscribe_to_new_api(conn, tenant_id, new_id)
     except IntegrityError:
         raise DuplicateApi(name) from None
     return Api(

@@ -9,6 +9,10 @@ from ..models import clients, subscriptions, tokens, users
 from .database import Database, Prepared, now
 from .records import User
 
+#: The owner of a tenant's built-in clients (storage.builtin_clients): "!" keeps the name
+#: out of every username a person can have.
+SERVICE_USERNAME = "!builtin"
+
 
 class DuplicateUser(Exception):
     """The tenant already has a user with this name."""
@@ -73,7 +77,11 @@ def get_user_by_id(db: Database, user_id: int) -> User | None:
 
 
 def list_users(db: Database, tenant_id: int | None = None) -> list[User]:
-    query = select(users).order_by(users.c.tenant_id, users.c.username)
+    query = (
+        select(users)
+        .where(users.c.username != SERVICE_USERNAME)  # the built-in clients' owner is no person
+        .order_by(users.c.tenant_id, users.c.username)
+    )
     if tenant_id is not None:
         query = query.where(users.c.tenant_id == tenant_id)
     with db.read() as conn:

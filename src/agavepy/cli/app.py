@@ -20,6 +20,9 @@ _COMMANDS = {
     "clients": "agavepy.cli.commands.clients:clients",
     "tokens": "agavepy.cli.commands.tokens:tokens",
     "whoami": "agavepy.cli.commands.whoami:whoami",
+    "login": "agavepy.cli.commands.login:login",
+    "logout": "agavepy.cli.commands.login:logout",
+    "auth": "agavepy.cli.commands.auth:auth",
     "sessions": "agavepy.cli.commands.sessions:sessions",
     "completion": "agavepy.cli.commands.completion:completion",
 }
@@ -67,8 +70,7 @@ def agave() -> None:
 
     \b
     Start here:
-      agave tenants init sd2e
+      agave login --tenant sd2e
       agave clients create -N my_client -D "my laptop"
-      agave tokens create
       agave whoami
     """

@@ -74,6 +74,21 @@ def open_agave(state: State, *, need_tenant: bool = True, tenants_url: str | Non
     return ag
 
 
+def account_auth(state: State, ag: Agave) -> Any:
+    """How a clients-API call authenticates: a password when one was given (-p,
+    --password-stdin, AGAVE_PASSWORD), else the token of ``agave login`` for this tenant
+    (and user, with -u), else the password found or asked for as always."""
+    password_given = state.password or state.password_stdin or os.environ.get("AGAVE_PASSWORD")
+    if not password_given:
+        login = ag.login_session()
+        if login is not None:
+            from agavepy._auth import BearerAuth
+
+            ag.username = login.username
+            return BearerAuth(login)
+    return user_auth(state, ag)
+
+
 def user_auth(state: State, ag: Agave) -> tuple[str, str]:
     """The user's (username, password) for HTTP Basic, found or asked for once.
 

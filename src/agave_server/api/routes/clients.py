@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ...services import clients as service
 from ..body import read_params
-from ..context import basic_user, state, tenant_of
+from ..context import account_user, state, tenant_of
 from ..envelope import envelope, page
 from ..representations import client_json, subscription_json
 from ..schemas import (
@@ -35,13 +35,13 @@ from ..schemas import (
 from .docs import error_responses
 
 router = APIRouter(tags=["clients"])
-BASIC = [{"basicAuth": []}]
+BASIC = [{"basicAuth": []}, {"cliBearerAuth": []}]
 NAME = path_param("name", "client name")
 
 
 def _create(request: Request, params: Mapping[str, str]) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     new = service.create(state(request).db, tenant, owner, params)
     body = client_json(tenant, owner, new.client, new.consumer_secret)
     return envelope(body, "Client created successfully.", request.query_params, status=201)
@@ -65,7 +65,7 @@ async def create_client(request: Request) -> Response:
 
 def _list(request: Request) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     limit, offset = page(request.query_params)
     clients = service.list_for(state(request).db, owner, limit, offset)
     return envelope(
@@ -89,7 +89,7 @@ async def list_clients(request: Request) -> Response:
 
 def _show(request: Request) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     client = service.get(state(request).db, owner, request.path_params["name"])
     return envelope(client_json(tenant, owner, client), "", request.query_params)
 
@@ -110,7 +110,7 @@ async def show_client(request: Request) -> Response:
 
 def _update(request: Request, params: Mapping[str, str]) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     client = service.update(state(request).db, owner, request.path_params["name"], params)
     return envelope(client_json(tenant, owner, client), "Client updated.", request.query_params)
 
@@ -140,7 +140,7 @@ RESET_MESSAGE = (
 
 def _reset_secret(request: Request) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     new = service.reset_secret(state(request).db, owner, request.path_params["name"])
     body = client_json(tenant, owner, new.client, new.consumer_secret)
     return envelope(body, RESET_MESSAGE, request.query_params)
@@ -165,7 +165,7 @@ async def reset_secret(request: Request) -> Response:
 
 def _delete(request: Request) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     service.delete(state(request).db, owner, request.path_params["name"])
     return envelope(None, "Client removed successfully.", request.query_params)
 
@@ -186,7 +186,7 @@ async def delete_client(request: Request) -> Response:
 
 def _subscriptions(request: Request) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     client, subs = service.subscriptions(state(request).db, owner, request.path_params["name"])
     result = [subscription_json(tenant, client, s) for s in subs]
     return envelope(result, "", request.query_params)
@@ -208,7 +208,7 @@ async def list_subscriptions(request: Request) -> Response:
 
 def _subscribe(request: Request, params: Mapping[str, str]) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     client, api_name, added = service.subscribe(
         state(request).db, tenant, owner, request.path_params["name"], params
     )
@@ -234,7 +234,7 @@ async def subscribe(request: Request) -> Response:
 
 def _unsubscribe(request: Request, params: Mapping[str, str]) -> Response:
     tenant = tenant_of(request)
-    owner = basic_user(request, tenant)
+    owner = account_user(request, tenant)
     client, api_name, removed = service.unsubscribe(
         state(request).db, tenant, owner, request.path_params["name"], params
     )

@@ -1,7 +1,7 @@
 """identity backends: per-tenant identity settings, upstream OIDC providers, federated users
 
 Revision ID: 0005
-Revises: 0003, 0004
+Revises: 0004
 Create Date: 2026-12-01 09:45:00
 
 Adds tables only: a tenant without a ``tenant_identity`` row keeps today's behaviour (local

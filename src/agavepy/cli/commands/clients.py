@@ -1,8 +1,8 @@
 """``agave clients``: create, list, show and delete OAuth clients, and their API subscriptions.
 
-Every call here authenticates with the user's username and password (the
-clients service uses HTTP Basic), so each command finds or asks for them
-first. ``create`` is the one place a consumer secret is ever printed.
+Every call here authenticates as the user: with the token of ``agave login``
+when there is one, else with the username and password (HTTP Basic), found
+or asked for first. ``create`` is the one place a consumer secret is ever printed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agavepy.cli import complete, credentials, output
-from agavepy.cli.connect import open_agave, store, user_auth
+from agavepy.cli.connect import account_auth, open_agave, store, user_auth
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
@@ -157,7 +157,7 @@ def create(
         name = credentials.ask("Client name")
     check_client_name(name)  # before asking for a password that could not be used
     ag = open_agave(state)
-    client = ag.clients.create(name, description, tier, callback_url, auth=user_auth(state, ag))
+    client = ag.clients.create(name, description, tier, callback_url, auth=account_auth(state, ag))
     # The new client becomes the session's; tokens of the previous one are not carried over.
     ag.client_name, ag.api_key = client.name, client.consumer_key
     ag.api_secret = client.consumer_secret
@@ -180,7 +180,7 @@ def list_(state: State) -> None:
       agave clients list -u bob --json | jq -r '.[].name'
     """
     ag = open_agave(state)
-    found = [c.to_json() for c in ag.clients.list(auth=user_auth(state, ag))]
+    found = [c.to_json() for c in ag.clients.list(auth=account_auth(state, ag))]
     empty = "No clients yet: run `agave clients create`."
     output.show_list(state, found, CLIENT_COLUMNS, empty=empty)
 
@@ -197,7 +197,7 @@ def show(state: State, name: str) -> None:
       agave clients show my_client
     """
     ag = open_agave(state)
-    client = ag.clients.get(name, auth=user_auth(state, ag))
+    client = ag.clients.get(name, auth=account_auth(state, ag))
     output.show_record(state, client.to_json(), _fields(client))
 
 
@@ -316,7 +316,7 @@ def delete(state: State, name: str | None, yes: bool) -> None:
         question = f"Delete client {name} on {ag.api_server}? Its key and tokens stop working"
         if not click.confirm(question, err=True):
             raise CliError(f"client {name} not deleted (answered no)")
-    ag.clients.delete(name, auth=user_auth(state, ag))
+    ag.clients.delete(name, auth=account_auth(state, ag))
     ag.store.forget(ag.tenant_id or "", ag.username or "", name)  # its saved session
     if name == ag.client_name:  # the session's client is gone: forget its key and tokens
         ag.api_key = ag.api_secret = ""
@@ -340,7 +340,7 @@ def subscriptions(state: State, name: str | None) -> None:
     """
     name = _session_client(name)
     ag = open_agave(state)
-    found = [s.to_json() for s in ag.clients.subscriptions(name, auth=user_auth(state, ag))]
+    found = [s.to_json() for s in ag.clients.subscriptions(name, auth=account_auth(state, ag))]
     empty = f"Client {name} has no subscriptions."
     output.show_list(state, found, SUBSCRIPTION_COLUMNS, empty=empty)
 
@@ -371,7 +371,7 @@ def subscribe(
     name = _session_client(client_name)
     ag = open_agave(state)
     added = ag.clients.subscribe(
-        name, api, api_version or "v2", api_provider or "admin", tier, auth=user_auth(state, ag)
+        name, api, api_version or "v2", api_provider or "admin", tier, auth=account_auth(state, ag)
     )
     output.show_list(
         state, [s.to_json() for s in added], SUBSCRIPTION_COLUMNS, empty="Nothing to add."
@@ -401,7 +401,7 @@ def unsubscribe(
     """
     name = _session_client(client_name)
     ag = open_agave(state)
-    ag.clients.unsubscribe(name, api, api_version, api_provider, auth=user_auth(state, ag))
+    ag.clients.unsubscribe(name, api, api_version, api_provider, auth=account_auth(state, ag))
     if state.json:
         output.emit_json(
             {

@@ -106,23 +106,44 @@ def _show_saved(state: State, title: str, whole: bool = False) -> None:
 
 @tokens.command("create")
 @click.option("-S", "--save", is_flag=True, hidden=True, help="Kept for agave-cli's fingers.")
+@click.option(
+    "--device",
+    is_flag=True,
+    help="Approve in a browser (device code) instead of typing your password.",
+)
 @show_token_option
 @global_options
 @click.pass_obj
-def create(state: State, save: bool, show_token: bool) -> None:
-    """Get a new access token with your username and password (password grant).
+def create(state: State, save: bool, device: bool, show_token: bool) -> None:
+    """Get a new access token for the session's client (password, or --device).
 
     Uses the session's client (`agave clients create` makes one) and saves
-    the token in the session.
+    the token in the session. With --device no password is typed: approve
+    the printed code in a browser, as with `agave login`.
 
     \b
     Example:
       agave tokens create
+      agave tokens create --device
       echo "$PW" | agave tokens create -u bob --password-stdin --json | jq -r .access_token
     """
     ag = open_agave(state)
     ag.require_client()  # before asking for a password that could not be used
-    ag.tokens.create(*user_auth(state, ag))  # saves the session
+    if ag.is_login_session():
+        raise CliError(
+            "the session is `agave login`'s and already has a token (`agave auth status`); "
+            "for a client of your own: `agave clients create`, then `agave tokens create --device`"
+        )
+    if device:
+        from agavepy.cli.commands.login import device_instructions
+
+        try:
+            ag.tokens.create_by_device(callback=device_instructions(open_browser=False))
+        except KeyboardInterrupt:
+            click.echo("\nagave: cancelled; nothing was saved", err=True)
+            raise click.exceptions.Exit(130) from None
+    else:
+        ag.tokens.create(*user_auth(state, ag))  # saves the session
     _show_saved(state, "Token created", show_token)
 
 

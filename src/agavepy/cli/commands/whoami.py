@@ -31,5 +31,7 @@ def whoami(state: State) -> None:
       agave whoami --json | jq -r .email
     """
     ag = open_agave(state)
+    if not ag.token:  # e.g. a client just created after `agave login`: ask with the login's
+        ag = ag.login_session() or ag
     profile = ag.profile()  # a refreshed token is saved by the SDK
     output.show_record(state, profile.to_json(), PROFILE_FIELDS)
