@@ -9,7 +9,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 
-from ..errors import TooManyRequests
+from ..errors import Forbidden, TooManyRequests
 from ..security import digest
 from ..services import accounts
 from ..storage import now
@@ -38,6 +38,8 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             )
         except TooManyRequests as err:
             raise TooManyAttemptsError(err.message, err.retry_after) from None
+        except Forbidden as err:  # a disabled account
+            raise InvalidGrantError(err.message) from None
         if user is None:
             raise InvalidGrantError("Invalid username or password.")
         return user

@@ -210,6 +210,11 @@ class AgaveAuthorizationServer(AuthorizationServer):
             raise InvalidClientError(
                 status_code=401, description="Invalid consumer key or consumer secret."
             )
+        if found[1].disabled:
+            raise InvalidClientError(
+                status_code=401,
+                description=f"The owner of this client, {found[1].username}, is disabled.",
+            )
         return OAuthClient(*found)
 
     # -- entry points for the API layer ---------------------------------------------------

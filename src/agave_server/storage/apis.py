@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models import apis, subscriptions
@@ -139,3 +139,14 @@ def remove_api(db: Database, tenant_id: int, name: str, version: str, provider: 
         conn.execute(delete(subscriptions).where(subscriptions.c.api_id == row.id))
         conn.execute(delete(apis).where(apis.c.id == row.id))
     return True
+
+
+def set_default(db: Database, api_id: int, is_default: bool) -> bool:
+    """Mark an API as one every new client is subscribed to (or not); False if it is gone."""
+    with db.write() as conn:
+        return (
+            conn.execute(
+                update(apis).where(apis.c.id == api_id).values(is_default=is_default)
+            ).rowcount
+            == 1
+        )

@@ -96,6 +96,27 @@ def upgrade_password_hash(db: Database, user_id: int, old_hash: str, new_hash: s
         return result.rowcount == 1
 
 
+def set_disabled(db: Database, user_id: int, disabled: bool) -> int:
+    """Disable (revoking every token of the user and of their clients) or enable a user;
+    returns how many tokens were revoked."""
+    t = now()
+    with db.write() as conn:
+        conn.execute(
+            update(users).where(users.c.id == user_id).values(disabled_at=t if disabled else None)
+        )
+        if not disabled:
+            return 0
+        own_clients = select(clients.c.id).where(clients.c.user_id == user_id)
+        return conn.execute(
+            update(tokens)
+            .where(
+                (tokens.c.user_id == user_id) | tokens.c.client_id.in_(own_clients),
+                tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=t)
+        ).rowcount
+
+
 def remove_user(db: Database, user_id: int) -> int:
     """Delete a user with their clients and tokens; returns how many tokens were removed."""
     with db.write() as conn:
