@@ -188,6 +188,16 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
     return lifespan
 
 
+def _install_pages(app: FastAPI) -> None:
+    """The pages for people (sign-in, consent, sign-out) and their security headers."""
+    from .pages import assets, login
+    from .pages.headers import SecurityHeaders
+
+    for module in (assets, login):
+        app.include_router(module.router)
+    app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
@@ -216,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (health, tenants, clients, token, profiles):
         app.include_router(module.router)
+    _install_pages(app)
     _install_error_handlers(app)
     if settings.redis_url:
         _install_redis_error_handler(app)

@@ -155,6 +155,58 @@ housekeeping = Table(
     Column("last_run", BigInteger, nullable=False),
 )
 
+# -- browser sign-in and the authorization code flow (revision 0004) -------------------------
+# A signed-in browser: the cookie carries a random id, the row only its digest. Ending a
+# session (sign-out, "sign out everywhere") sets ``ended_at``, which every process sees.
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("id_digest", String(64), nullable=False, unique=True),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger, nullable=True),
+)
+Index("ix_browser_sessions_user_id", browser_sessions.c.user_id)
+Index("ix_browser_sessions_expires_at", browser_sessions.c.expires_at)
+
+# An authorization code (RFC 6749 section 4.1), digest only, bound to client, redirect URI
+# and PKCE challenge. ``used_at`` is set by the one exchange that wins; ``family_id`` names
+# the tokens that exchange issued, so that a replay of the code can revoke them.
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("code_digest", String(64), nullable=False, unique=True),
+    Column("redirect_uri", String(2048), nullable=False),
+    Column("scope", String(255), nullable=False),
+    Column("nonce", String(255), nullable=False, server_default=""),
+    Column("code_challenge", String(128), nullable=False),
+    Column("code_challenge_method", String(16), nullable=False),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Column("family_id", String(32), nullable=True),
+)
+Index("ix_authorization_codes_expires_at", authorization_codes.c.expires_at)
+
+# What a user allowed a client (space-separated scopes); only asked again for more.
+consents = Table(
+    "consents",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(255), nullable=False),
+    Column("granted_at", BigInteger, nullable=False),
+)
+Index("ix_consents_client_id", consents.c.client_id)
+
+# -- the portal (revision 0008) ----------------------------------------------------------------
 # One-time links a tenant admin hands a user to set a new password (only digests stored).
 password_resets = Table(
     "password_resets",

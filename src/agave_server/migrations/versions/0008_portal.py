@@ -1,7 +1,7 @@
 """portal: users can be disabled; one-time password-reset links
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01 09:40:00
 
 Adds only (a nullable column and a table): processes of the previous release keep working on
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
