@@ -190,10 +190,10 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
-    from .pages import assets, login
+    from .pages import assets, login, portal
     from .pages.headers import SecurityHeaders
 
-    for module in (assets, login):
+    for module in (assets, login, portal):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
 
