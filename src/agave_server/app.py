@@ -198,12 +198,12 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
-    from .pages import assets, authorize, login, logout, upstream
+    from .pages import assets, authorize, login, logout, portal, upstream
     from .pages import device as device_page
     from .pages.headers import SecurityHeaders
     from .pages.render import answer_page
 
-    for module in (assets, login, authorize, logout, upstream, device_page):
+    for module in (assets, login, authorize, logout, upstream, device_page, portal):
         app.include_router(module.router)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark

@@ -26,6 +26,12 @@ class Unauthorized(AgaveError):
     status = 401
 
 
+class Forbidden(AgaveError):
+    """Known, but not allowed: a disabled account, a page for administrators only."""
+
+    status = 403
+
+
 class NotFound(AgaveError):
     status = 404
 

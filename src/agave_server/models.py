@@ -61,6 +61,8 @@ users = Table(
     Column("first_name", String(255), nullable=False, server_default=""),
     Column("last_name", String(255), nullable=False, server_default=""),
     Column("created_at", BigInteger, nullable=False),
+    # Set by a tenant admin (portal, agave-server users disable): no sign-in, no token works.
+    Column("disabled_at", BigInteger, nullable=True),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 
@@ -356,3 +358,17 @@ device_codes = Table(
     UniqueConstraint("tenant_id", "user_code", name="uq_device_codes_tenant_user_code"),
 )
 Index("ix_device_codes_expires_at", device_codes.c.expires_at)
+# -- the portal (revision 0008) ----------------------------------------------------------------
+# One-time links a tenant admin hands a user to set a new password (only digests stored).
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+Index("ix_password_resets_user_id", password_resets.c.user_id)

@@ -283,6 +283,11 @@ class AgaveAuthorizationServer(AuthorizationServer):
             raise InvalidClientError(
                 status_code=401, description="Invalid consumer key or consumer secret."
             )
+        if client.owner.disabled:
+            raise InvalidClientError(
+                status_code=401,
+                description=f"The owner of this client, {client.owner.username}, is disabled.",
+            )
         return client
 
     # -- entry points for the API layer ---------------------------------------------------

@@ -7,6 +7,7 @@ for every template.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,6 +27,16 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def _isotime(seconds: int | None) -> str:
+    """A stored Unix time as people read it on these pages (UTC, to the minute)."""
+    if seconds is None:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+
+
+_env.filters["isotime"] = _isotime
 
 
 def page(

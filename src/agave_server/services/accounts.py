@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .. import identity
-from ..errors import BadRequest, Conflict, NotFound, Unauthorized
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from ..identity.local import MAX_PASSWORD
-from ..security import hash_password
+from ..security import digest, hash_password, new_secret
 from ..storage import Database
+from ..storage import password_resets as reset_store
 from ..storage import users as store
 from ..storage.records import Tenant, User
 from . import validation
@@ -63,6 +64,44 @@ def change_password(db: Database, tenant: Tenant, username: str, password: str) 
     store.set_password(db, user.id, hash_password(password))
 
 
+def set_disabled(db: Database, tenant: Tenant, username: str, disabled: bool) -> int:
+    """Disable a user (no sign-in, and every token of theirs and their clients revoked at
+    once) or enable them again; returns how many tokens were revoked."""
+    return store.set_disabled(db, require_user(db, tenant, username).id, disabled)
+
+
+RESET_LINK_LIFETIME = 24 * 3600
+
+
+def create_reset_link(db: Database, tenant: Tenant, username: str) -> str:
+    """A one-time secret for ``{issuer}/portal/reset/<secret>``, valid for a day; an earlier
+    unused link of the user stops working. Only its digest is stored."""
+    user = require_user(db, tenant, username)
+    secret = new_secret()
+    reset_store.create(db, tenant.id, user.id, digest(secret), RESET_LINK_LIFETIME)
+    return secret
+
+
+def reset_link_user(db: Database, tenant: Tenant, secret: str) -> User | None:
+    """Whose live reset link this is (None: unknown, used or expired)."""
+    if not secret.isascii() or not secret.isalnum() or len(secret) > 128:
+        return None
+    user_id = reset_store.find_live(db, tenant.id, digest(secret))
+    return store.get_user_by_id(db, user_id) if user_id is not None else None
+
+
+def redeem_reset_link(db: Database, tenant: Tenant, secret: str, password: str) -> User:
+    """Set the password through the link, once; raises 400 for a bad password or link."""
+    _check_new_password(password)
+    if reset_link_user(db, tenant, secret) is None:
+        raise BadRequest("This password reset link is unknown, used or expired: ask for a new one.")
+    user_id = reset_store.redeem(db, tenant.id, digest(secret), hash_password(password))
+    user = store.get_user_by_id(db, user_id) if user_id is not None else None
+    if user is None:
+        raise BadRequest("This password reset link is unknown, used or expired: ask for a new one.")
+    return user
+
+
 def remove_user(db: Database, tenant: Tenant, username: str) -> int:
     """Remove the user, their clients and every token issued to them or their clients."""
     return store.remove_user(db, require_user(db, tenant, username).id)
@@ -94,6 +133,11 @@ def authenticate(
         return None
     if had_failures:
         throttle.succeeded(key)
+    if user.disabled:
+        raise Forbidden(
+            f"User {user.username} is disabled in tenant {tenant.code}; "
+            "ask the tenant's administrators."
+        )
     return user
 
 

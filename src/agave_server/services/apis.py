@@ -1,5 +1,6 @@
-"""A tenant's API catalogue as the operator changes it: add and update, with the gateway's
-backend. Each failure names the value and what is allowed; nothing is half-written."""
+"""A tenant's API catalogue as the operator changes it (``agave-server apis``, the portal's
+admin page): list, add, update with the gateway's backend, remove. Each failure names the
+value and what is allowed; nothing is half-written."""
 
 from __future__ import annotations
 
@@ -172,3 +173,28 @@ def update(
     if updated is None:
         raise NotFound(f"no API {name} {version} by {provider} in {tenant.code}")
     return updated
+
+
+def list_apis(db: Database, tenant: Tenant) -> list[Api]:
+    return store.list_apis(db, tenant.id)
+
+
+def by_id(db: Database, tenant: Tenant, api_id: int) -> Api:
+    for api in store.list_apis(db, tenant.id):
+        if api.id == api_id:
+            return api
+    raise NotFound(f"no API {api_id} in {tenant.code}")
+
+
+def set_default(db: Database, tenant: Tenant, api_id: int, is_default: bool) -> Api:
+    """Whether new clients are subscribed to this API."""
+    api = by_id(db, tenant, api_id)
+    return update(db, tenant, api.name, api.version, api.provider, None, None, is_default)
+
+
+def remove(db: Database, tenant: Tenant, api_id: int) -> Api:
+    """Remove the API and every subscription to it."""
+    api = by_id(db, tenant, api_id)
+    if not store.remove_api(db, tenant.id, api.name, api.version, api.provider):
+        raise NotFound(f"no API {api.name} {api.version} by {api.provider} in {tenant.code}")
+    return api

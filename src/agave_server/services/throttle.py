@@ -7,6 +7,8 @@ attacker's good login must not reset their budget for guessing other accounts).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import metrics
 from ..config import Settings
 from ..errors import TooManyRequests
@@ -19,6 +21,10 @@ class LoginThrottle:
         self._counters = login_counters(db, settings)
         self._window = settings.login_window
         self._per_account = settings.login_max_failures
+        # Read by ``recent_failures`` (the admins' failed-logins page).
+        self.counters = self._counters
+        self.window = self._window
+        self.per_account = self._per_account
         self._per_address = settings.login_max_failures_per_address
 
     def _limits(self, account_key: str, address: str | None) -> dict[str, int]:
@@ -48,6 +54,37 @@ class LoginThrottle:
 
     def succeeded(self, account_key: str) -> None:
         self._counters.clear(account_key)
+
+
+@dataclass(frozen=True)
+class FailedLogins:
+    """Failed attempts on one account or consumer key in the current window."""
+
+    kind: str  # "user" or "client"
+    name: str
+    failures: int
+    window_ends_in: int
+    blocked: bool
+
+
+def recent_failures(
+    throttle: LoginThrottle, tenant_id: int, limit: int = 200
+) -> list[FailedLogins]:
+    """The tenant's accounts and consumer keys with failed logins in the current window."""
+    out = []
+    for kind in ("user", "client"):
+        prefix = f"{kind}:{tenant_id}:"
+        for key, failures, left in throttle.counters.recent(prefix, throttle.window, limit):
+            out.append(
+                FailedLogins(
+                    kind,
+                    key[len(prefix) :],
+                    failures,
+                    left,
+                    failures >= throttle.per_account,
+                )
+            )
+    return sorted(out, key=lambda row: -row.failures)[:limit]
 
 
 def user_key(tenant_id: int, username: str) -> str:

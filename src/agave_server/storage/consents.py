@@ -68,3 +68,37 @@ def forget(db: Database, user_id: int, client_id: int) -> bool:
             ).rowcount
             > 0
         )
+
+
+def list_for_user(db: Database, user_id: int) -> list[tuple[str, str, str, str, int]]:
+    """(client name, consumer key, client owner, scope, granted at) of each consent, newest
+    first: what the user's account page lists."""
+    from ..models import clients, users
+
+    query = (
+        select(
+            clients.c.name,
+            clients.c.consumer_key,
+            users.c.username,
+            consents.c.scope,
+            consents.c.granted_at,
+        )
+        .select_from(
+            consents.join(clients, clients.c.id == consents.c.client_id).join(
+                users, users.c.id == clients.c.user_id
+            )
+        )
+        .where(consents.c.user_id == user_id)
+        .order_by(consents.c.granted_at.desc())
+    )
+    with db.read() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def client_id_of_key(db: Database, consumer_key: str) -> int | None:
+    from ..models import clients
+
+    with db.read() as conn:
+        query = select(clients.c.id).where(clients.c.consumer_key == consumer_key)
+        row = conn.execute(query).first()
+    return row[0] if row else None

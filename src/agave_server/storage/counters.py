@@ -23,6 +23,9 @@ class LoginCounters(Protocol):
     def clear(self, key: str) -> None:
         """Forget one key's failures."""
 
+    def recent(self, prefix: str, window: int, limit: int) -> list[tuple[str, int, int]]:
+        """(key, failures, seconds until its window ends) of the live keys under ``prefix``."""
+
 
 class DatabaseCounters:
     """The counters in the ``login_failures`` table (``storage.throttle``)."""
@@ -38,6 +41,9 @@ class DatabaseCounters:
 
     def clear(self, key: str) -> None:
         throttle.clear(self._db, key)
+
+    def recent(self, prefix: str, window: int, limit: int) -> list[tuple[str, int, int]]:
+        return throttle.recent(self._db, prefix, window, limit)
 
 
 def login_counters(db: Database, settings: Settings) -> LoginCounters:

@@ -36,6 +36,11 @@ class User:
     first_name: str
     last_name: str
     created_at: int
+    disabled_at: int | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 @dataclass(frozen=True)
@@ -147,3 +152,15 @@ class TierLimit:
     limit: int | None
     period: int
     is_default: bool = True  # WSO2's default, not set by the operator
+
+
+@dataclass(frozen=True)
+class SessionFamily:
+    """A live session of a client: one refresh-token family (a sign-in and its refreshes)."""
+
+    family_id: str
+    created_at: int
+    last_used_at: int
+    scope: str
+    grant_type: str
+    user_id: int

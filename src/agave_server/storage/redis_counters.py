@@ -59,3 +59,15 @@ class RedisCounters:
 
     def clear(self, key: str) -> None:
         self._redis.delete(self._k(key))
+
+    def recent(self, prefix: str, window: int, limit: int) -> list[tuple[str, int, int]]:
+        found: list[tuple[str, int, int]] = []
+        pattern = self._k(prefix).replace("*", "\\*").replace("?", "\\?") + "*"
+        for raw in self._redis.scan_iter(match=pattern, count=500):
+            if len(found) >= limit:
+                break
+            count, ttl = self._redis.get(raw), self._redis.ttl(raw)
+            if count is not None and ttl > 0:
+                key = raw.decode() if isinstance(raw, bytes) else raw
+                found.append((key[len(self._prefix) :], int(count), int(ttl)))
+        return sorted(found, key=lambda row: -row[1])

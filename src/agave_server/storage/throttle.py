@@ -84,3 +84,20 @@ def purge(db: Database, window: int) -> int:
         return conn.execute(
             delete(login_failures).where(login_failures.c.window_start <= now() - window)
         ).rowcount
+
+
+def recent(db: Database, prefix: str, window: int, limit: int) -> list[tuple[str, int, int]]:
+    """Counters under ``prefix`` whose window is still open: (key, failures, seconds left)."""
+    t = now()
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(login_failures.c.key, login_failures.c.failures, login_failures.c.window_start)
+        .where(
+            login_failures.c.key.like(escaped + "%", escape="\\"),
+            login_failures.c.window_start > t - window,
+        )
+        .order_by(login_failures.c.failures.desc())
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return [(k, n, start + window - t) for k, n, start in conn.execute(query)]

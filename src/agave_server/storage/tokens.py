@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from ..models import apis, subscriptions, tokens, users
 from .database import Database, Prepared, now
-from .records import BearerGrant, Token
+from .records import BearerGrant, SessionFamily, Token
 from .users import USER_FIELDS, user_from_values
 
 _TOKEN_COLUMNS = (
@@ -225,6 +225,50 @@ def revoke_family(db: Database, family_id: str) -> int:
         return conn.execute(
             update(tokens)
             .where(tokens.c.family_id == family_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        ).rowcount
+
+
+def client_sessions(db: Database, client_id: int) -> list[SessionFamily]:
+    """The client's live sessions: refresh-token families with a pair that still works.
+
+    A family is one sign-in (password grant, code flow, device login) and every refresh since;
+    its first pair's issue time is when it began, its newest pair's when it was last used.
+    """
+    t = now()
+    live = select(tokens.c.family_id).where(
+        tokens.c.client_id == client_id,
+        tokens.c.revoked_at.is_(None),
+        tokens.c.rotated_at.is_(None),
+        or_(tokens.c.refresh_expires_at > t, tokens.c.access_expires_at > t),
+    )
+    query = (
+        select(
+            tokens.c.family_id,
+            func.min(tokens.c.issued_at).label("created_at"),
+            func.max(tokens.c.issued_at).label("last_used_at"),
+            func.max(tokens.c.scope).label("scope"),
+            func.max(tokens.c.grant_type).label("grant_type"),
+            func.max(tokens.c.user_id).label("user_id"),
+        )
+        .where(tokens.c.client_id == client_id, tokens.c.family_id.in_(live))
+        .group_by(tokens.c.family_id)
+        .order_by(func.max(tokens.c.issued_at).desc())
+    )
+    with db.read() as conn:
+        return [SessionFamily(**dict(row._mapping)) for row in conn.execute(query)]
+
+
+def revoke_client_family(db: Database, client_id: int, family_id: str) -> int:
+    """Revoke one family of this client (a family id of another client revokes nothing)."""
+    with db.write() as conn:
+        return conn.execute(
+            update(tokens)
+            .where(
+                tokens.c.client_id == client_id,
+                tokens.c.family_id == family_id,
+                tokens.c.revoked_at.is_(None),
+            )
             .values(revoked_at=now())
         ).rowcount
 

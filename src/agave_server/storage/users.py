@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..models import clients, subscriptions, tokens, users
+from ..models import browser_sessions, clients, subscriptions, tokens, users
 from .database import Database, Prepared, now
 from .records import User
 
@@ -102,6 +102,32 @@ def upgrade_password_hash(db: Database, user_id: int, old_hash: str, new_hash: s
             .values(password_hash=new_hash)
         )
         return result.rowcount == 1
+
+
+def set_disabled(db: Database, user_id: int, disabled: bool) -> int:
+    """Disable (ending their browser sessions and revoking every token of the user and of
+    their clients) or enable a user; returns how many tokens were revoked."""
+    t = now()
+    with db.write() as conn:
+        conn.execute(
+            update(users).where(users.c.id == user_id).values(disabled_at=t if disabled else None)
+        )
+        if not disabled:
+            return 0
+        conn.execute(
+            update(browser_sessions)
+            .where(browser_sessions.c.user_id == user_id, browser_sessions.c.ended_at.is_(None))
+            .values(ended_at=t)
+        )
+        own_clients = select(clients.c.id).where(clients.c.user_id == user_id)
+        return conn.execute(
+            update(tokens)
+            .where(
+                (tokens.c.user_id == user_id) | tokens.c.client_id.in_(own_clients),
+                tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=t)
+        ).rowcount
 
 
 def remove_user(db: Database, user_id: int) -> int:

@@ -1,7 +1,7 @@
 """audit log: admin actions, revocations and other security events, with who, when, where
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01 09:45:00
 
 Adds a table only: processes of the previous release keep working on the upgraded schema.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
