@@ -20,6 +20,9 @@ import pytest
 
 from tests.support.server import ServerProcess
 
+# The browser fixtures (one headless Chromium per run), for every directory that needs them.
+pytest_plugins = ["tests.support.browser"]
+
 _counter = itertools.count(1)
 
 

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from tests.conftest import User, unique_name
-from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 from tests.support.server import ServerProcess
 
 

@@ -18,7 +18,6 @@ import pytest
 
 from tests.cli.conftest import Agave as Cli
 from tests.conftest import User, unique_name
-from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 from tests.support.server import ServerProcess
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

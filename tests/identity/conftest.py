@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 from tests.support.server import ServerProcess
 from tests.support.slapd import PEOPLE, READER_DN, READER_PASSWORD, Slapd
 

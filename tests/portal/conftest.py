@@ -11,7 +11,6 @@ import pytest
 from tests.browser.conftest import sign_in  # noqa: F401  (re-exported for the tests)
 from tests.cli.conftest import Agave
 from tests.conftest import User, unique_name
-from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 from tests.support.server import ServerProcess
 
 

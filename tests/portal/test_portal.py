@@ -54,7 +54,7 @@ def test_new_user_creates_a_client_and_gets_a_token_with_the_shown_curl_line(
     key, secret = _create_in_portal(page, portal_server, name)
     assert re.fullmatch(r"[A-Za-z0-9_]{10,64}", key) and len(secret) >= 32
     assert page.get_by_text("it will not be shown again").is_visible()
-    assert page.get_by_role("button", name="Copy secret").is_visible()  # the script ran
+    page.get_by_role("button", name="Copy secret").wait_for()  # the script ran
     page.shot("created-key-and-secret")
 
     # The same key and secret get a token from POST /token.

@@ -19,7 +19,9 @@ def basic(raw: bytes) -> dict[str, str]:
         (basic(b"nocolon"), "':'"),
         (basic(b":password"), "empty user"),
         (basic(b"\xff\xfe:\xff"), "UTF-8"),
-        ({"Authorization": "Bearer abc"}, "HTTP Basic"),
+        # The clients API also takes the login's bearer token (agave login): a junk one is
+        # refused as a token.
+        ({"Authorization": "Bearer abc"}, "access token"),
         ({"Authorization": "Basic " + "A" * 5000}, "longer than"),
         (basic(b"nosuchuser:pw"), "Invalid username or password"),
     ],

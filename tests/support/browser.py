@@ -6,9 +6,9 @@ PATH and skips, with the reason, when there is none (``.ci/run`` installs Debian
 Screenshots go to ``tests/artifacts/<test>/`` (ignored by git; ``AGAVE_TEST_ARTIFACTS``
 moves it), one per ``shot()`` call and a last one when the test ends.
 
-Use it from a conftest::
-
-    from tests.support.browser import browser, page  # noqa: F401  (fixtures)
+The root ``tests/conftest.py`` registers this module as a plugin, so every test can ask for
+``browser`` and ``page``: one Chromium for the whole run (two ``sync_playwright()`` at once
+would collide in one thread).
 """
 
 from __future__ import annotations
