@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
+# The oidc-provider set-ups (bench/run.py starts them): memory adapter, Redis cluster.
+OIDC_SIDES = ("oidc", "oidc_redis")
 
 
 @dataclass
@@ -43,6 +45,13 @@ def cpu_efficiency(results: dict, key: str) -> float | None:
     return base["server_cpu_ms"] / run["server_cpu_ms"]
 
 
+def oidc_best(results: dict, key: str) -> dict | None:
+    """The oidc-provider set-up's run with the most req/s for ``key`` (the one to beat)."""
+    runs = [results["runs"].get(side, {}).get(key) for side in OIDC_SIDES]
+    runs = [r for r in runs if r and r.get("rps")]
+    return max(runs, key=lambda r: r["rps"]) if runs else None
+
+
 def _verdict(ok: bool | None) -> str:
     return NOT_MEASURED if ok is None else (MET if ok else MISSED)
 
@@ -53,6 +62,7 @@ def _efficiency_checks(results: dict) -> list[Check]:
         ("me", "bearer `/profiles/v2/me`", 0.5, 10),
         ("refresh_token", "`refresh_token` grant", 0.25, 100),
         ("client_credentials", "`client_credentials` grant", 0.3, 100),
+        ("introspection", "introspection (RFC 7662)", 0.4, None),
     ):
         eff = efficiency(results, key)
         cpu = cpu_efficiency(results, key)
@@ -66,6 +76,8 @@ def _efficiency_checks(results: dict) -> list[Check]:
                 _verdict(None if eff is None else eff >= floor),
             )
         )
+        if times_peer is None:  # the DOT peer's introspection is not part of the contract
+            continue
         ours, peer = _rps(results, "ours", key), _rps(results, "peer", key)
         ratio = ours / peer if ours is not None and peer else None
         out.append(
@@ -73,6 +85,39 @@ def _efficiency_checks(results: dict) -> list[Check]:
                 f"{title}: ≥ {times_peer}× the peer",
                 "—" if ratio is None else f"{ratio:,.1f}×",
                 _verdict(None if ratio is None else ratio >= times_peer),
+            )
+        )
+    return out
+
+
+def _oidc_checks(results: dict) -> list[Check]:
+    """Ahead of oidc-provider: throughput vs its better set-up, CPU vs its Redis set-up."""
+    out = []
+    for key, title in (
+        ("client_credentials", "`client_credentials`"),
+        ("me", "bearer validation"),
+        ("refresh_token", "`refresh_token`"),
+        ("introspection", "introspection"),
+    ):
+        mine, best = results["runs"].get("ours", {}).get(key), oidc_best(results, key)
+        ratio = mine["rps"] / best["rps"] if mine and best else None
+        errors = sum(mine["errors"].values()) if mine else None
+        out.append(
+            Check(
+                f"{title}: ≥ 1.0× the better oidc-provider set-up (req/s), 0 errors",
+                "—" if ratio is None else f"{ratio:.2f}× ({errors} errors)",
+                _verdict(None if ratio is None else ratio >= 1.0 and errors == 0),
+            )
+        )
+        red = results["runs"].get("oidc_redis", {}).get(key)
+        cpu = None
+        if mine and red and mine.get("server_cpu_ms") and red.get("server_cpu_ms"):
+            cpu = (mine["server_cpu_ms"], red["server_cpu_ms"])
+        out.append(
+            Check(
+                f"{title}: server CPU per request ≤ oidc-provider on Redis (+ Redis)",
+                "—" if cpu is None else f"{cpu[0]:.2f} vs {cpu[1]:.2f} ms",
+                _verdict(None if cpu is None else cpu[0] <= cpu[1]),
             )
         )
     return out
@@ -181,6 +226,7 @@ def _error_check(results: dict) -> list[Check]:
 def check_all(results: dict) -> list[Check]:
     return [
         *_efficiency_checks(results),
+        *_oidc_checks(results),
         *_tail_checks(results),
         *_hash_checks(results),
         *_list_check(results),
