@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.targets import check_all, cpu_efficiency, efficiency
+from bench.targets import OIDC_SIDES, check_all, cpu_efficiency, efficiency, oidc_best
 
 SCENARIOS = {
     "bare_starlette": "bare Starlette + uvicorn `/health` (reference)",
@@ -18,7 +18,7 @@ SCENARIOS = {
     "refresh_token": "`refresh_token` grant (distinct pre-minted tokens)",
     "password": "`password` grant",
     "me": "bearer validation, `GET /profiles/v2/me`",
-    "introspect": "introspection, `POST /oauth2/introspect` (RFC 7662, Basic)",
+    "introspection": "introspection, `POST /oauth2/introspect` (RFC 7662, Basic)",
     "me_jwt": "bearer validation with a JWT access token (RFC 9068), `/profiles/v2/me`",
     "client_create": "client create, `POST /clients/v2` (Basic)",
 }
@@ -74,7 +74,7 @@ def _scenario_rows(results: dict) -> list[str]:
             "password",
             "me",
             "me_jwt",
-            "introspect",
+            "introspection",
             "client_create",
         )
         if k in ours or k in peer
@@ -104,6 +104,41 @@ def _scenario_rows(results: dict) -> list[str]:
             f"| {_errors(mine)} | {_num(eff, 3)} | {cpu} | {_num(theirs and theirs['rps'])} "
             f"| {_lat(theirs)} | {_errors(theirs)} | {_cpu(theirs)} "
             f"| {_num(ratio)}{'×' if ratio else ''} | {_loads(mine, theirs)} |"
+        )
+    return rows
+
+
+def _oidc_rows(results: dict) -> list[str]:
+    """Ours beside both oidc-provider set-ups, scenario by scenario (same run, interleaved)."""
+    runs = results["runs"]
+    if not any(runs.get(side) for side in OIDC_SIDES):
+        return ["Not measured (no `shared/peers/oidc` next to the repository, or `--no-peer`)."]
+    rows = [
+        "Each scenario ran against ours, then the DOT peer, then oidc-provider on its memory "
+        "adapter (1 process) and on Redis (2 workers). CPU ms/req counts every process of the "
+        'server, and redis-server for the Redis set-up. "better" is the set-up with more '
+        "req/s in this run.",
+        "",
+        "| scenario | ours req/s | ours CPU ms/req | oidc (memory) req/s | CPU ms/req "
+        "| oidc (Redis) req/s | CPU ms/req (+redis) | ours ÷ better oidc (req/s) "
+        "| ours CPU ÷ oidc-Redis CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in ("client_credentials", "refresh_token", "me", "introspection"):
+        mine = runs.get("ours", {}).get(key)
+        mem, red = runs.get("oidc", {}).get(key), runs.get("oidc_redis", {}).get(key)
+        if not (mine or mem or red):
+            continue
+        best = oidc_best(results, key)
+        ratio = mine["rps"] / best["rps"] if mine and best and best["rps"] else None
+        cpu_ratio = None
+        if mine and red and mine.get("server_cpu_ms") and red.get("server_cpu_ms"):
+            cpu_ratio = mine["server_cpu_ms"] / red["server_cpu_ms"]
+        rows.append(
+            f"| {scenario_title(key)} | {_num(mine and mine['rps'])} | {_cpu(mine)} "
+            f"| {_num(mem and mem['rps'])} | {_cpu(mem)} | {_num(red and red['rps'])} "
+            f"| {_cpu(red)} | {_num(ratio, 2)}{'×' if ratio else ''} "
+            f"| {_num(cpu_ratio, 2)}{'×' if cpu_ratio else ''} |"
         )
     return rows
 
@@ -202,7 +237,13 @@ def _rss_section(results: dict) -> list[str]:
     if not rss:
         return ["Not measured."]
     rows = ["| server | worker pid | RSS MB |", "|---|---:|---:|"]
-    for side, title in (("ours", "ours"), ("peer", "peer (gunicorn)"), ("bare", "bare Starlette")):
+    for side, title in (
+        ("ours", "ours"),
+        ("peer", "peer (gunicorn)"),
+        ("oidc", "oidc-provider (memory)"),
+        ("oidc_redis", "oidc-provider (Redis)"),
+        ("bare", "bare Starlette"),
+    ):
         for w in rss.get(side) or []:
             rows.append(f"| {title} | {w['pid']} | {w['rss_mb']:.1f} |")
     return rows
@@ -235,6 +276,10 @@ def render(results: dict, notes: str = "") -> str:
         "shared the CPU during the run.",
         "",
         *_scenario_rows(results),
+        "",
+        "## Beside oidc-provider (node, certified OpenID Provider)",
+        "",
+        *_oidc_rows(results),
         "",
         "## Targets",
         "",

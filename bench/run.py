@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bench import hashlimit, machine, report, seed, startup  # noqa: E402
 from bench.bare import BareServer  # noqa: E402
 from bench.load import REQUEST_TIMEOUT_S, Load, LoadGenerator, Result, find_peers_dir  # noqa: E402
+from bench.oidc_peer import OidcPeer  # noqa: E402
 from bench.ours import OurServer  # noqa: E402
 from bench.peer import Peer  # noqa: E402
 from bench.procs import tree_cpu_seconds  # noqa: E402
@@ -38,6 +39,11 @@ DEFAULT_OUT = ROOT / "bench" / "RESULTS.md"
 NOTES = ROOT / "bench" / "NOTES.md"
 PEER_WARMUP_REQUESTS = 8
 STARTUP_CLIENTS = 10  # a typical user: one page, one request for every command
+# The oidc-provider set-ups (shared/peers/oidc): side name in the results -> workers.
+# One process on the memory adapter, or a 2-worker cluster on Redis.
+OIDC_SIDES = {"oidc": 1, "oidc_redis": 2}
+# Scenarios run against oidc-provider too (it has no password grant and no clients API).
+OIDC_SCENARIOS = ("client_credentials", "refresh_token", "me", "introspection")
 PHASES = (
     "bare",
     "health",
@@ -45,7 +51,7 @@ PHASES = (
     "password",
     "refresh_token",
     "me",
-    "introspect",
+    "introspection",
     "me_jwt",
     "client_create",
     "lists",
@@ -107,12 +113,13 @@ class Bench:
                 "database (ours)": "PostgreSQL" if _pg() else "SQLite (file, temp dir)",
                 "load generator": str(loadgen),
             },
-            "runs": {"ours": {}, "peer": {}, "bare": {}},
+            "runs": {"ours": {}, "peer": {}, "bare": {}, **{side: {} for side in OIDC_SIDES}},
             "problems": [],
         }
         self.ours: OurServer | None = None
         self.peer: Peer | None = None
         self.bare_server: BareServer | None = None
+        self.oidc: dict[str, OidcPeer] = {}
 
     # -- helpers -----------------------------------------------------------
     def note(self, problem: str) -> None:
@@ -165,14 +172,13 @@ class Bench:
                     flush=True,
                 )
         load_average = os.getloadavg()[0]
-        root = self._root_pid(side)
-        cpu0 = tree_cpu_seconds(root) if root else None
+        cpu0 = self._cpu_seconds(side)
         res = self.gen.run(
             f"{side}/{key}", load, concurrency=c, duration=duration or self.s.duration
         )
         res.load_average = load_average
         if cpu0 is not None and res.requests:
-            res.server_cpu_ms = (tree_cpu_seconds(root) - cpu0) * 1000 / res.requests
+            res.server_cpu_ms = (self._cpu_seconds(side) - cpu0) * 1000 / res.requests
         print(
             f"[bench] {side:5} {key:20} {res.rps:10.1f} req/s  p50 {res.p50} p99 {res.p99} "
             f"max {res.max} ms  errors {res.errors or 0}"
@@ -190,7 +196,8 @@ class Bench:
         previous full run: refresh_token at half the throughput it had on its own). Idle means
         less than ``idle_cpu_s`` of CPU used by all servers in half a second.
         """
-        roots = [pid for pid in (self._root_pid(s) for s in ("ours", "peer", "bare")) if pid]
+        sides = ("ours", "peer", "bare", *self.oidc)
+        roots = [pid for pid in (self._root_pid(s) for s in sides) if pid]
         deadline = time.monotonic() + limit_s
         while roots and time.monotonic() < deadline:
             try:
@@ -216,7 +223,16 @@ class Bench:
             return self.peer.master_pid()
         if side == "bare" and self.bare_server is not None and self.bare_server.proc is not None:
             return self.bare_server.proc.pid
+        if side in self.oidc:
+            return self.oidc[side].master_pid()
         return None
+
+    def _cpu_seconds(self, side: str) -> float | None:
+        """CPU used so far by what serves ``side``: its processes (and Redis, for oidc on it)."""
+        if side in self.oidc:
+            return self.oidc[side].cpu_seconds()
+        root = self._root_pid(side)
+        return tree_cpu_seconds(root) if root else None
 
     def record(self, side: str, key: str, res: Result) -> None:
         self.results["runs"][side][key] = asdict(res)
@@ -264,19 +280,59 @@ class Bench:
                 self.attempt(f"ours/{key}", lambda k=key, f=form: self._ours_token(k, f))
             if p is not None:
                 self.attempt(f"peer/{key}", lambda k=key, f=form: self._peer_token(k, f))
-        # Issue 11's endpoints, ours alone (the peer's introspection is not Agave's).
-        if o is not None and self.s.wants("introspect"):
-            self.attempt("ours/introspect", self._ours_introspect)
+            if key in OIDC_SCENARIOS:
+                self.oidc_scenario(key)
+        if self.s.wants("introspection"):
+            if o is not None:
+                self.attempt("ours/introspection", self._ours_introspection)
+            self.oidc_scenario("introspection")
         if o is not None and self.s.wants("me_jwt"):
             self.attempt("ours/me_jwt", self._ours_me_jwt)
 
-    def _ours_introspect(self) -> None:
-        """RFC 7662 introspection of one live access token by the client it was issued to."""
+    def _ours_introspection(self) -> None:
+        """RFC 7662 at ``/oauth2/introspect``: the client asks about a token it was issued."""
         o = self.ours
         assert o is not None
         token = o.password_grant()["access_token"]
-        load = Load(f"{o.url}/oauth2/introspect", basic=o.client_basic, form={"token": token})
-        self.record("ours", "introspect", self.load("ours", "introspect", load))
+        form = {"token": token}
+        load = Load(f"{o.url}/oauth2/introspect", basic=o.client_basic, form=form)
+        self.record("ours", "introspection", self.load("ours", "introspection", load))
+
+    def oidc_scenario(self, key: str) -> None:
+        """``key`` against each oidc-provider set-up, right after ours (interleaved)."""
+        for side, peer in self.oidc.items():
+            self.attempt(f"{side}/{key}", lambda s=side, p=peer: self._oidc_run(s, p, key))
+
+    def _oidc_run(self, side: str, peer: OidcPeer, key: str) -> None:
+        token_url = f"{peer.url}/token"
+        if key == "client_credentials":
+            form = {"grant_type": "client_credentials", "scope": "PRODUCTION"}
+            load = Load(token_url, basic=peer.basic, form=form)
+        elif key == "me":
+            load = Load(f"{peer.url}/profiles/v2/me", bearer=peer.bearer)
+        elif key == "introspection":
+            form = {"token": peer.bearer}
+            load = Load(f"{peer.url}/token/introspection", basic=peer.basic, form=form)
+        else:  # refresh_token: distinct never-used minted tokens, as ours get
+            warm_n = min(len(peer.refresh_bodies) // 4, self._refresh_sizes()[0])
+            warm = peer.write_refresh_bodies(self.workdir / f"{side}-refresh.warm.txt", 0, warm_n)
+            main_n = len(peer.refresh_bodies) - warm_n
+            bodies = peer.write_refresh_bodies(
+                self.workdir / f"{side}-refresh.main.txt", warm_n, main_n
+            )
+            load = Load(token_url, basic=peer.basic, bodies=bodies)
+            warm_load = Load(token_url, basic=peer.basic, bodies=warm)
+            self.record(side, key, self.load(side, key, load, warmup_load=warm_load))
+            return
+        self.record(side, key, self.load(side, key, load))
+
+    def _refresh_sizes(self) -> tuple[int, int]:
+        """How many distinct refresh tokens a warm-up and a measured run need at most."""
+        cc = self.results["runs"]["ours"].get("client_credentials")
+        pace = max(cc["rps"] if cc else 1000.0, 3000.0)
+        warm_n = int(min(100_000, max(50, pace * self.s.warmup * 1.5)))
+        main_n = int(min(400_000, max(200, pace * self.s.duration * 1.5)))
+        return warm_n, main_n
 
     def _ours_me_jwt(self) -> None:
         """``/profiles/v2/me`` with an RFC 9068 JWT access token, beside the opaque ``me``.
@@ -325,10 +381,7 @@ class Bench:
         """
         o = self.ours
         assert o is not None
-        cc = self.results["runs"]["ours"].get("client_credentials")
-        pace = cc["rps"] if cc else 1000.0
-        warm_n = int(min(100_000, max(50, pace * self.s.warmup * 1.5)))
-        main_n = int(min(400_000, max(200, pace * self.s.duration * 1.5)))
+        warm_n, main_n = self._refresh_sizes()
         whole = self.workdir / "ours-refresh.txt"
         t0 = time.perf_counter()
         made = seed.refresh_bodies(o, warm_n + main_n, whole)
@@ -465,6 +518,8 @@ class Bench:
             rss["ours"] = [asdict(w) for w in self.ours.worker_rss()]
         if self.peer is not None:
             rss["peer"] = [asdict(w) for w in self.peer.worker_rss()]
+        for side, peer in self.oidc.items():
+            rss[side] = [asdict(w) for w in peer.worker_rss()]
 
     # -- the whole run -----------------------------------------------------
     def run(self, peers_dir: Path | None) -> dict:
@@ -481,8 +536,12 @@ class Bench:
             self.ours = self.attempt("starting our server", lambda: self._start_ours(stack))
             if self.s.peer and peers_dir is not None:
                 self._start_peer(stack, peers_dir)
+                self._start_oidc(stack, peers_dir)
             elif self.s.peer:
-                self.note("peer skipped: no shared/peers folder next to the repository")
+                self.note(
+                    "peers skipped (DOT and oidc-provider): no shared/peers folder next to "
+                    "the repository"
+                )
             if self.ours is not None:
                 url = f"{self.ours.url}/health"
                 if self.s.wants("health"):
@@ -514,6 +573,25 @@ class Bench:
             if peer.proc is not None and peer.proc.poll() is None:
                 self.peer = peer
 
+    def _start_oidc(self, stack: contextlib.ExitStack, peers_dir: Path) -> None:
+        """Both oidc-provider set-ups, each with enough minted refresh tokens for its run."""
+        if not (peers_dir / "oidc" / "start.sh").is_file():
+            self.note("oidc-provider peer skipped: no shared/peers/oidc folder")
+            return
+        if shutil.which("node") is None:
+            self.note("oidc-provider peer skipped: node is not installed")
+            return
+        warm_n, main_n = self._refresh_sizes()
+        for side, workers in OIDC_SIDES.items():
+            peer = OidcPeer(peers_dir, workers)
+            stack.callback(peer.stop)
+            if self.attempt(f"{side} setup", peer.setup) is None and not peer.client_id:
+                continue
+            self.attempt(f"{side} start", lambda p=peer: p.start(warm_n + main_n + 1, self.workdir))
+            if peer.proc is not None and peer.proc.poll() is None and peer.bearer:
+                self.oidc[side] = peer
+                self.results["settings"][side] = peer.label
+
 
 def split_bodies(path: Path, first: int) -> tuple[Path, Path]:
     """Split a one-body-per-line file after ``first`` lines: (warm-up file, measured file)."""
@@ -541,7 +619,7 @@ def _legacy_python() -> Path:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="1–2 s per scenario, small data, no peer")
-    p.add_argument("--no-peer", action="store_true", help="skip the DOT peer")
+    p.add_argument("--no-peer", action="store_true", help="skip the peers (DOT and oidc-provider)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report (JSON beside it)")
     p.add_argument("--concurrency", type=int, help="clients in flight (default 32, smoke 4)")
     p.add_argument("--duration", type=float, help="seconds per scenario (default 20, smoke 1)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MET, MISSED, NOT_MEASURED = "met", "missed", "not measured"
+# The oidc-provider set-ups (bench/run.py starts them): memory adapter, Redis cluster.
+OIDC_SIDES = ("oidc", "oidc_redis")
 
 
 @dataclass
@@ -41,6 +43,13 @@ def cpu_efficiency(results: dict, key: str) -> float | None:
     if not base or not run or not base.get("server_cpu_ms") or not run.get("server_cpu_ms"):
         return None
     return base["server_cpu_ms"] / run["server_cpu_ms"]
+
+
+def oidc_best(results: dict, key: str) -> dict | None:
+    """The oidc-provider set-up's run with the most req/s for ``key`` (the one to beat)."""
+    runs = [results["runs"].get(side, {}).get(key) for side in OIDC_SIDES]
+    runs = [r for r in runs if r and r.get("rps")]
+    return max(runs, key=lambda r: r["rps"]) if runs else None
 
 
 def _verdict(ok: bool | None) -> str:
@@ -80,8 +89,8 @@ def _efficiency_checks(results: dict) -> list[Check]:
 
 def _oauth_checks(results: dict) -> list[Check]:
     """Issue 11: introspection's efficiency, and JWT bearer validation beside opaque."""
-    eff = efficiency(results, "introspect")
-    cpu = cpu_efficiency(results, "introspect")
+    eff = efficiency(results, "introspection")
+    cpu = cpu_efficiency(results, "introspection")
     measured = "—" if eff is None else f"{eff:.3f}"
     if cpu is not None:
         measured += f" (by CPU per request: {cpu:.3f})"
@@ -108,6 +117,39 @@ def _oauth_checks(results: dict) -> list[Check]:
             _verdict(None if ratio is None else ratio >= 0.95),
         )
     )
+    return out
+
+
+def _oidc_checks(results: dict) -> list[Check]:
+    """Ahead of oidc-provider: throughput vs its better set-up, CPU vs its Redis set-up."""
+    out = []
+    for key, title in (
+        ("client_credentials", "`client_credentials`"),
+        ("me", "bearer validation"),
+        ("refresh_token", "`refresh_token`"),
+        ("introspection", "introspection"),
+    ):
+        mine, best = results["runs"].get("ours", {}).get(key), oidc_best(results, key)
+        ratio = mine["rps"] / best["rps"] if mine and best else None
+        errors = sum(mine["errors"].values()) if mine else None
+        out.append(
+            Check(
+                f"{title}: ≥ 1.0× the better oidc-provider set-up (req/s), 0 errors",
+                "—" if ratio is None else f"{ratio:.2f}× ({errors} errors)",
+                _verdict(None if ratio is None else ratio >= 1.0 and errors == 0),
+            )
+        )
+        red = results["runs"].get("oidc_redis", {}).get(key)
+        cpu = None
+        if mine and red and mine.get("server_cpu_ms") and red.get("server_cpu_ms"):
+            cpu = (mine["server_cpu_ms"], red["server_cpu_ms"])
+        out.append(
+            Check(
+                f"{title}: server CPU per request ≤ oidc-provider on Redis (+ Redis)",
+                "—" if cpu is None else f"{cpu[0]:.2f} vs {cpu[1]:.2f} ms",
+                _verdict(None if cpu is None else cpu[0] <= cpu[1]),
+            )
+        )
     return out
 
 
@@ -215,6 +257,7 @@ def check_all(results: dict) -> list[Check]:
     return [
         *_efficiency_checks(results),
         *_oauth_checks(results),
+        *_oidc_checks(results),
         *_tail_checks(results),
         *_hash_checks(results),
         *_list_check(results),

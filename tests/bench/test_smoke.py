@@ -58,7 +58,7 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
         "refresh_token",
         "password",
         "me",
-        "introspect",
+        "introspection",
         "me_jwt",
         "client_create",
         "list_100",
