@@ -26,6 +26,10 @@ class Unauthorized(AgaveError):
     status = 401
 
 
+class Forbidden(AgaveError):
+    status = 403
+
+
 class NotFound(AgaveError):
     status = 404
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from agavepy import wire
 from agavepy.cli import complete, credentials, output
 from agavepy.cli.connect import open_agave, store, user_auth
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
@@ -21,7 +22,8 @@ from agavepy.cli.state import State
 if TYPE_CHECKING:
     from agavepy.agave import Agave
 
-TIER = complete.Tier()
+TIER = complete.Tier()  # use this, not click.Choice(TIERS): its errors lower-case the tiers
+TIERS = wire.TIERS
 
 CLIENT_COLUMNS = (
     ("NAME", "name"),
