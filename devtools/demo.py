@@ -238,7 +238,7 @@ def run(workdir: Path) -> None:
         tenant = LocalTenant(workdir)
         tenant.provision()
     except ServerError as exc:
-        raise DemoError(str(exc).strip().splitlines()[-1]) from None
+        raise DemoError(exc.summary) from None
     try:
         try:
             tenant.start()

@@ -42,7 +42,12 @@ class ServerError(AssertionError):
     """The server did not start, or an admin command failed; the message has its output.
 
     An ``AssertionError`` so that in a test it reads as the failed expectation it is.
+    ``summary`` is one line for people (the demo prints it).
     """
+
+    def __init__(self, message: str, summary: str | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary or message.strip().splitlines()[0]
 
 
 def production_argon2() -> dict[str, str]:
@@ -192,9 +197,11 @@ class ServerProcess:
             timeout=300,
         )
         if check and res.returncode != 0:
+            said = (res.stderr.strip() or res.stdout.strip() or "no output").splitlines()[-1]
             raise ServerError(
                 f"agave-server {' '.join(args)} exited {res.returncode}\n"
-                f"stdout: {res.stdout}\nstderr: {res.stderr}"
+                f"stdout: {res.stdout}\nstderr: {res.stderr}",
+                summary=f"agave-server {args[0] if args else ''} failed: {said}",
             )
         return res
 

@@ -181,17 +181,13 @@ def _check_can_listen(host: str, port: int) -> None:
     """Fail with one line, before migrating or starting workers, when the port is taken.
 
     uvicorn would log its start-up lines, then the bind error, and exit 3. The check binds
-    as uvicorn does (SO_REUSEADDR) and closes again at once.
+    as uvicorn does (same address family, SO_REUSEADDR) and closes again at once.
     """
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as err:
-        _fail(f"cannot listen on {host}:{port}: unknown host ({err.strerror}); check --host")
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(address)
+            sock.bind((host, port))
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
                 _fail(
@@ -836,4 +832,5 @@ def main() -> None:
     except (click.Abort, KeyboardInterrupt, EOFError):
         click.echo("\nagave-server: interrupted", err=True)
         sys.exit(130)
+    # ctx.exit(N) comes back as N (commands themselves return nothing).
     sys.exit(result if isinstance(result, int) else 0)

@@ -1,6 +1,6 @@
 """Saved sessions in ``~/.agave`` (or ``$AGAVE_CACHE_DIR``), shared with older tools.
 
-Two files, as AGAVE_WIRE.md describes them: ``current`` (the active session,
+Two files, as docs/AGAVE_WIRE.md describes them: ``current`` (the active session,
 one flat JSON object, keys sorted; agave-cli reads and writes only this one)
 and ``config.json`` (``{"current": {client: session}, "sessions": {tenant:
 {user: {client: session}}}}``, agavepy 0.9.5's layout). Readers here accept

@@ -1,6 +1,6 @@
 """Small HTTP helpers the hardening tests share: the Agave wire calls by name.
 
-They speak only the wire contract (AGAVE_WIRE.md) and assert only that a call
+They speak only the wire contract (docs/AGAVE_WIRE.md) and assert only that a call
 which must succeed did succeed, so each test states its own expectations about
 failures. Nothing here knows the server's internals.
 """

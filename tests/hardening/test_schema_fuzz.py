@@ -55,7 +55,7 @@ BOUNDED = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-# The wire contract's operations (AGAVE_WIRE.md); path parameters written as {}.
+# The wire contract's operations (docs/AGAVE_WIRE.md); path parameters written as {}.
 CONTRACT = {
     "GET /tenants",
     "GET /tenants/{}",

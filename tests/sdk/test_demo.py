@@ -36,3 +36,24 @@ def test_demo_replays_the_seed_and_cleans_up():
     assert "Traceback" not in out
     workdir = out.split("SQLite in ", 1)[1].split(")", 1)[0]
     assert not os.path.exists(workdir)
+
+
+def test_demo_failure_is_one_line_and_cleans_up():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGAVE_")}
+    env["AGAVE_SERVER_ACCESS_TOKEN_LIFETIME"] = "abc"
+    res = subprocess.run(
+        [sys.executable, "-m", "devtools.demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "demo failed: agave-server migrate failed: agave-server: error: "
+        "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME='abc' is not an integer"
+    ]
+    workdir = res.stdout.split("SQLite in ", 1)[1].split(")", 1)[0]
+    assert not os.path.exists(workdir)

@@ -1,6 +1,6 @@
 """``~/.agave/current`` and ``config.json``: format, permissions, atomicity, other writers.
 
-These need no server: they check the files against AGAVE_WIRE.md, against
+These need no server: they check the files against docs/AGAVE_WIRE.md, against
 files written the way agave-cli writes them, and against agavepy 0.9.5
 itself (run as a subprocess from the ``agavepy095`` fixture).
 """

@@ -1,4 +1,4 @@
-"""JSON shapes of the contract's objects (AGAVE_WIRE.md): every listed field always present."""
+"""JSON shapes of the contract's objects (docs/AGAVE_WIRE.md): every listed field always present."""
 
 from __future__ import annotations
 

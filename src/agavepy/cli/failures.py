@@ -75,6 +75,7 @@ _PYTHON_TO_CLI = (
     ),
     ("tenants_url= or AGAVE_TENANTS_API_BASEURL", "--tenants-url or AGAVE_TENANTS_API_BASEURL"),
     ("list the tenants with list_tenants()", "`agave tenants list` shows them"),
+    ("pass tenant_id= or check api_server", "pass a tenant CODE or check -H/--base-url"),
 )
 
 

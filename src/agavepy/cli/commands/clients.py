@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from agavepy import wire
 from agavepy.cli import complete, credentials, output
 from agavepy.cli.connect import account_auth, open_agave, store, user_auth
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from agavepy.agave import Agave
     from agavepy.models import Client
 
-TIER = complete.Tier()
+TIER = complete.Tier()  # use this, not click.Choice(TIERS): its errors lower-case the tiers
+TIERS = wire.TIERS
 
 CLIENT_COLUMNS = (
     ("NAME", "name"),
