@@ -37,8 +37,10 @@ from .bearer import BearerValidator
 from .device import DeviceAuthorization
 from .errors import TooManyAttemptsError, description_text
 from .grants import refused_refresh
+from .introspection import Introspection
 from .keys import KeyRing
-from .models import OAuthClient
+from .metadata import Metadata
+from .models import CLIENT_AUTH_METHODS, OAuthClient
 from .requests import AgaveOAuth2Request, HttpInput
 from .revocation import Revocation
 
@@ -87,6 +89,28 @@ class AgaveAuthorizationServer(AuthorizationServer):
             self.register_grant(entry.grant, [make() for make in entry.extensions] or None)
         self.register_endpoint(Revocation)
         self.register_endpoint(DeviceAuthorization)
+        self.register_endpoint(Introspection)
+        self.metadata = Metadata()
+        self._register_core_metadata()
+
+    def _register_core_metadata(self) -> None:
+        """The endpoints and fields of this module's endpoints (others add theirs the same way)."""
+        for name, path in (
+            ("token_endpoint", "/token"),
+            ("revocation_endpoint", "/revoke"),
+            ("introspection_endpoint", "/oauth2/introspect"),
+            ("jwks_uri", "/oauth2/jwks"),
+            ("device_authorization_endpoint", "/oauth2/device/authorize"),
+        ):
+            self.metadata.add_endpoint(name, path)
+        self.metadata.add("token_endpoint_auth_methods_supported", list(CLIENT_AUTH_METHODS))
+        self.metadata.add(
+            "revocation_endpoint_auth_methods_supported", Revocation.CLIENT_AUTH_METHODS
+        )
+        self.metadata.add(
+            "introspection_endpoint_auth_methods_supported", Introspection.CLIENT_AUTH_METHODS
+        )
+        self.metadata.add("scopes_supported", [SCOPE])
 
     # -- requests ----------------------------------------------------------------------
     def request(self, source: HttpInput, keep_scope: bool = False) -> AgaveOAuth2Request:
@@ -159,7 +183,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         issuer = jwt_tokens.TenantAccessTokens(
             self.keys, request.tenant, self.settings.access_token_lifetime
         )
-        return issuer.issue(client, grant_type, user, scope)
+        # client_credentials: an Agave client acts as its owner (the stored row, /profiles/v2/me
+        # and introspection all say so), so ``sub`` is the owner, not the client.
+        return issuer.issue(client, grant_type, user or request.user, scope)
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
         """Store the pair's digests; a refresh also retires its parent, or loses the race.
@@ -319,3 +345,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
     def device_authorization_response(self, request: AgaveOAuth2Request) -> Answer:
         """RFC 8628 sections 3.1-3.2: a device code and a user code for the client."""
         return self.endpoint_response(DeviceAuthorization.ENDPOINT_NAME, request)
+
+    def introspection_response(self, request: AgaveOAuth2Request) -> Answer:
+        return self.endpoint_response(Introspection.ENDPOINT_NAME, request)
+
+    def discovery(self, tenant: Tenant, openid: bool) -> dict[str, Any]:
+        """The tenant's OpenID Connect (``openid``) or RFC 8414 discovery document."""
+        if not openid:
+            return self.metadata.authorization_server(tenant)
+        algs = sorted({k.alg for k in self.keys.published(tenant)})
+        return self.metadata.openid_configuration(tenant, algs)
