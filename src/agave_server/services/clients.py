@@ -116,10 +116,9 @@ def update(db: Database, owner: User, name: str, params: Mapping[str, str]) -> C
     authorization requests made from now on).
     """
     client = get(db, owner, name)
-    changed = store.update_client(db, client.id, _changes(name, params))
-    if changed is None:
+    if not store.update_client(db, client.id, **_changes(name, params)):
         raise NotFound(f"No client named {name} for user {owner.username}.")
-    return changed
+    return get(db, owner, name)
 
 
 def reset_secret(db: Database, owner: User, name: str) -> NewClient:

@@ -167,17 +167,6 @@ def delete_client(db: Database, client_id: int) -> bool:
     return True
 
 
-def update_client(db: Database, client_id: int, changes: dict[str, str]) -> Client | None:
-    """Set the given columns of one client; returns it as stored now (None if it is gone)."""
-    with db.write() as conn:
-        if not _lock_client(conn, client_id):
-            return None
-        if changes:
-            conn.execute(update(clients).where(clients.c.id == client_id).values(**changes))
-        row = conn.execute(select(clients).where(clients.c.id == client_id)).first()
-    return _client(row)
-
-
 def replace_secret(db: Database, client_id: int, secret_digest: str) -> int | None:
     """Give the client a new secret and revoke every token it holds, in one transaction.
 
