@@ -32,7 +32,16 @@ from bench.ours import OurServer  # noqa: E402
 # Thread-pool threads parked between jobs; --idle samples them too (we want the threads that
 # wait on SQLite's lock or on the database, so idle sampling stays on).
 IDLE = "Queue.get (queue.py"
-SCENARIOS = ("health", "client_credentials", "password", "refresh_token", "me", "list")
+SCENARIOS = (
+    "health",
+    "client_credentials",
+    "password",
+    "refresh_token",
+    "me",
+    "me_jwt",
+    "introspect",
+    "list",
+)
 
 
 def scenario_load(name: str, srv: OurServer, workdir: Path, list_count: int) -> Load:
@@ -58,6 +67,11 @@ def scenario_load(name: str, srv: OurServer, workdir: Path, list_count: int) -> 
         return Load(token_url, basic=srv.client_basic, bodies=bodies)
     if name == "me":
         return Load(f"{srv.url}/profiles/v2/me", bearer=srv.password_grant()["access_token"])
+    if name == "me_jwt":
+        return Load(f"{srv.url}/profiles/v2/me", bearer=srv.switch_token_format("jwt"))
+    if name == "introspect":
+        token = srv.password_grant()["access_token"]
+        return Load(f"{srv.url}/oauth2/introspect", basic=srv.client_basic, form={"token": token})
     srv.add_user("lister", "lister-password")
     seed.clients(srv, "lister", "lister-password", list_count)
     return Load(f"{srv.url}/clients/v2", basic="lister:lister-password")

@@ -127,8 +127,9 @@ class TokenVerifier:
     """Verifies bearer tokens for one tenant (and one audience); safe to share between threads.
 
     ``issuer``: the tenant's issuer (its base URL without the trailing slash).
-    ``audience``: what the token's ``aud`` must contain (default: the issuer, the audience
-    the tenant puts in its access tokens for its own APIs).
+    ``audience``: what the token's ``aud`` must contain (default: the tenant's base URL, the
+    issuer with a trailing slash, which is the audience an Agave tenant puts in its access
+    tokens for the APIs under it; an ID token's audience is a client id, so never this).
     ``client_id`` / ``client_secret``: the resource server's client, needed for opaque tokens
     (introspection) and for ``introspect_jwts``.
     """
@@ -144,11 +145,12 @@ class TokenVerifier:
         introspect_jwts: bool = False,
         leeway: int = 30,
         jwks_cache_seconds: float = 300.0,
+        jwks_min_refetch_seconds: float = MIN_REFETCH_SECONDS,
         verify: bool | str = True,
         timeout: float = 10.0,
     ) -> None:
         self.issuer = check_url(issuer, "issuer").rstrip("/")
-        self.audience = audience or self.issuer
+        self.audience = audience or self.issuer + "/"
         self.algorithms = tuple(a for a in algorithms if a in _KEY_TYPES)
         if not self.algorithms:
             raise ValueError(f"algorithms must be some of {', '.join(ALGORITHMS)}")
@@ -160,6 +162,7 @@ class TokenVerifier:
         self.introspect_jwts = introspect_jwts
         self.leeway = leeway
         self.jwks_cache_seconds = jwks_cache_seconds
+        self.jwks_min_refetch_seconds = jwks_min_refetch_seconds
         self._transport = Transport(verify=verify, timeout=timeout)
         self._lock = threading.Lock()
         self._endpoints: Endpoints | None = None
@@ -170,7 +173,14 @@ class TokenVerifier:
         return f"TokenVerifier({self.issuer!r}, audience={self.audience!r})"
 
     def close(self) -> None:
+        """Close the connection pool (to the tenant's JWKS and introspection endpoints)."""
         self._transport.close()
+
+    def __enter__(self) -> TokenVerifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- the one question ---------------------------------------------------------------------
     def verify(self, token: str, scopes: Iterable[str] = ()) -> AccessToken:
@@ -267,7 +277,8 @@ class TokenVerifier:
             age = time.monotonic() - self._keys_fetched
             if kid in self._keys and age < self.jwks_cache_seconds:
                 return self._keys[kid]
-            if kid not in self._keys and self._keys_fetched and age < MIN_REFETCH_SECONDS:
+            recent = self._keys_fetched and age < self.jwks_min_refetch_seconds
+            if kid not in self._keys and recent:
                 raise InvalidTokenError(f"the token is signed with an unknown key {_shown(kid)}")
             self._keys = self._fetch_jwks()
             self._keys_fetched = time.monotonic()
