@@ -53,7 +53,9 @@ async def _userinfo(request: Request) -> Response:
             "This access token was not issued for the openid scope.",
             tenant.code,
         )
-    return JSONResponse(dict(user_info(grant.user, grant.scope)), headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        dict(user_info(grant.user, grant.scope)), headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get(
