@@ -141,6 +141,13 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def purge_browser_state(db: Database) -> tuple[int, int]:
+    """Ended or expired browser sessions, and authorization codes past their replay window."""
+    from .storage import authorization_codes, browser_sessions
+
+    return browser_sessions.purge(db), authorization_codes.purge(db)
+
+
 async def _purge_periodically(db: Database, settings: Settings) -> None:
     """Delete dead tokens now and then, so the table stays proportional to live tokens.
 
@@ -157,6 +164,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             await run_in_threadpool(key_store.purge, db)
+            await run_in_threadpool(purge_browser_state, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
