@@ -25,7 +25,16 @@ from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, health, keys, profiles, tenants, token
+from .api.routes import (
+    clients,
+    discovery,
+    health,
+    introspection,
+    keys,
+    profiles,
+    tenants,
+    token,
+)
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
@@ -233,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writes=writes,
         keys=signing_keys,
     )
-    for module in (health, tenants, clients, token, profiles, keys):
+    for module in (health, tenants, clients, token, profiles, keys, introspection, discovery):
         app.include_router(module.router)
     _install_pages(app)
     _install_error_handlers(app)
