@@ -203,6 +203,7 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
     from .api.routes import userinfo
+    from .oauth.oidc import register_metadata
     from .pages import assets, authorize, login, logout
     from .pages.headers import SecurityHeaders
     from .pages.render import answer_page
@@ -210,6 +211,7 @@ def _install_pages(app: FastAPI) -> None:
     for module in (assets, login, authorize, logout):
         app.include_router(module.router)
     app.include_router(userinfo.router)  # JSON for relying parties, not a page
+    register_metadata(app.state.agave.oauth.metadata)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
 
