@@ -32,6 +32,9 @@ class ClientOut(BaseModel):
     consumerKey: str
     tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
     callbackUrl: str
+    postLogoutRedirectUri: str = Field(
+        description="Extension: where RP-initiated logout may send the browser ('' = none)."
+    )
     links: ClientLinks = Field(alias="_links")
 
 
@@ -252,6 +255,34 @@ CREATE_CLIENT_BODY = _body(
     },
     None,
     any_of_required=["clientName", "name"],
+)
+_REDIRECT_URL = (
+    r"^([Hh][Tt][Tt][Pp][Ss]?://[^\u0000-\u0020\u007f-\u009f#/?@:]"
+    r"[^\u0000-\u0020\u007f-\u009f#]*)?$"
+)
+UPDATE_CLIENT_BODY = _body(
+    {
+        "description": {"type": ["string", "null"], "maxLength": 1000, "pattern": _PRINTABLE},
+        "callbackUrl": {
+            "type": ["string", "null"],
+            "maxLength": 2048,
+            "pattern": _REDIRECT_URL,
+            "description": "absolute http(s) URL without a #fragment; '' clears it",
+        },
+        "postLogoutRedirectUri": {
+            "type": ["string", "null"],
+            "maxLength": 2048,
+            "pattern": _REDIRECT_URL,
+            "description": "where RP-initiated logout may return to (same rules as callbackUrl)",
+        },
+        "tier": {
+            **_TIER,
+            "pattern": _TIER["pattern"].replace(")?$", ")$"),
+            "description": "Bronze, Silver, Gold or Unlimited, in any case",
+        },
+    },
+    None,
+    any_of_required=["description", "callbackUrl", "tier", "postLogoutRedirectUri"],
 )
 API_SELECTOR = {
     "apiName": {"type": "string", "pattern": _API, "description": "an API name, or * for all"},
