@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
 from ..services import consents
 from ..storage import now
@@ -105,7 +105,7 @@ def _duplicates(query_items: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _remembered_ok(db, request, redirect_uri: str) -> bool:
+def _remembered_ok(request, redirect_uri: str) -> bool:
     client = request.client
     return consents.may_remember(
         confidential=bool(client.record.secret_digest),
@@ -157,8 +157,10 @@ def authorize(
     if browser.user is None:
         return _sign_in(source.tenant, source, reauth=False)
     if decision is None and _needs_fresh_sign_in(source, browser):
+        if "none" in (source.query.get("prompt") or "").split():  # may not show a page
+            return _answer_error(server, request, LoginRequiredError(redirect_uri=redirect_uri))
         return _sign_in(source.tenant, source, reauth=True)
-    remember = _remembered_ok(server.db, request, redirect_uri)
+    remember = _remembered_ok(request, redirect_uri)
     scopes = set(scope_to_list(request.scope) or [])
     if decision is None:
         ask = "consent" in (source.query.get("prompt") or "").split() or not (
