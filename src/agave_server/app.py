@@ -170,6 +170,13 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def purge_browser_state(db: Database) -> tuple[int, int]:
+    """Ended or expired browser sessions, and authorization codes past their replay window."""
+    from .storage import authorization_codes, browser_sessions
+
+    return browser_sessions.purge(db), authorization_codes.purge(db)
+
+
 async def _purge_periodically(db: Database, settings: Settings) -> None:
     """Delete dead tokens now and then, so the table stays proportional to live tokens.
 
@@ -189,6 +196,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             await run_in_threadpool(key_store.purge, db)
             await run_in_threadpool(rate_store.purge, db)
             await run_in_threadpool(device_code_store.purge, db)
+            await run_in_threadpool(purge_browser_state, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -218,6 +226,8 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
+    from .api.routes import userinfo
+    from .oauth.oidc import register_metadata
     from .pages import assets, authorize, login, logout, portal, upstream
     from .pages import device as device_page
     from .pages.headers import SecurityHeaders
@@ -225,6 +235,8 @@ def _install_pages(app: FastAPI) -> None:
 
     for module in (assets, login, authorize, logout, upstream, device_page, portal):
         app.include_router(module.router)
+    app.include_router(userinfo.router)  # JSON for relying parties, not a page
+    register_metadata(app.state.agave.oauth.metadata)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
 

@@ -119,3 +119,20 @@ def verify_id_token(keys: KeyRing, tenant: Tenant, token: str) -> dict[str, Any]
         return keys.verify(tenant, token, typ=ID_TOKEN_TYP, audience=None)
     except InvalidJWT:
         return None
+
+
+def register_metadata(metadata) -> None:
+    """This module's and the browser flow's entries in the discovery documents."""
+    from .authorize import AUTHORIZE_PATH
+    from .logout import LOGOUT_PATH
+
+    metadata.add_endpoint("authorization_endpoint", AUTHORIZE_PATH)
+    metadata.add_endpoint("userinfo_endpoint", "/oauth2/userinfo")
+    metadata.add_endpoint("end_session_endpoint", LOGOUT_PATH)
+    metadata.add("scopes_supported", list(SCOPES))
+    metadata.add("response_modes_supported", ["query"])
+    metadata.add("claims_supported", list(CLAIMS), openid_only=True)
+    metadata.add("prompt_values_supported", ["none", "login", "consent"], openid_only=True)
+    metadata.add("claims_parameter_supported", False, openid_only=True)
+    metadata.add("request_parameter_supported", False, openid_only=True)
+    metadata.add("request_uri_parameter_supported", False, openid_only=True)
