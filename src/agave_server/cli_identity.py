@@ -222,6 +222,24 @@ def apply_identity_options(db, tenant, options: dict[str, Any]) -> list[str]:
     secret = None
     if options.get("client_secret_file"):
         secret = _secret_from_file(options["client_secret_file"], "--client-secret-file")
+    upstream_change = None
+    if options.get("upstream"):
+        upstream_change = service.prepare_upstream(
+            db,
+            tenant,
+            options["upstream"],
+            issuer=options.get("issuer"),
+            client_id=options.get("client_id"),
+            client_secret=secret,
+            username_claim=options.get("username_claim"),
+            domains=options.get("email_domains"),
+            scope=options.get("upstream_scope"),
+        )
+    if options.get("remove_upstream"):
+        if options["remove_upstream"] == options.get("upstream"):
+            raise BadRequest("--upstream-oidc and --remove-upstream-oidc name the same provider")
+        service.require_upstream(db, tenant, options["remove_upstream"])
+    # Everything is checked: now store it.
     if settings != current:
         service.update_identity(db, tenant, settings)
         lines.append(_password_summary(tenant, settings))
@@ -236,18 +254,8 @@ def apply_identity_options(db, tenant, options: dict[str, Any]) -> list[str]:
                 lines.append(f"LDAP directory {settings.ldap['url']} answers")
             except Exception as err:
                 lines.append(f"warning: {getattr(err, 'message', err)}")
-    if options.get("upstream"):
-        upstream = service.put_upstream(
-            db,
-            tenant,
-            options["upstream"],
-            issuer=options.get("issuer"),
-            client_id=options.get("client_id"),
-            client_secret=secret,
-            username_claim=options.get("username_claim"),
-            domains=options.get("email_domains"),
-            scope=options.get("upstream_scope"),
-        )
+    if upstream_change is not None:
+        upstream = service.save_upstream(db, tenant, upstream_change)
         lines.append(
             f"upstream OIDC provider {upstream.name} ({upstream.issuer}) set for tenant "
             f"{tenant.code}; register this redirect URI with it: "

@@ -1,7 +1,7 @@
 """identity backends: per-tenant identity settings, upstream OIDC providers, federated users
 
 Revision ID: 0005
-Revises: 0003, 0004
+Revises: 0004
 Create Date: 2026-12-01 09:45:00
 
 Adds tables only: a tenant without a ``tenant_identity`` row keeps today's behaviour (local
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = ("0003", "0004")  # merges the two heads of this branch
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
