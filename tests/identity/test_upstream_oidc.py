@@ -20,6 +20,9 @@ import pytest
 from joserfc.jwk import KeySet
 
 from agave_server.identity import upstream_oidc
+from tests.browser.flows import bearer_me, oauth_client, register_client, start
+from tests.browser.relying_party import Callback
+from tests.conftest import User
 from tests.support.oidc_provider import (
     Account,
     ProviderSpec,
@@ -303,3 +306,35 @@ def test_the_real_upstreams_id_token_verifies_and_a_tampered_copy_does_not(oidc_
     with pytest.raises(upstream_oidc.UpstreamRefused, match="iss"):
         wrong = {**check, "issuer": providers["beta"].issuer}
         upstream_oidc.verify_id_token(id_token, keys, **wrong)
+
+
+@pytest.fixture(scope="module")
+def rp() -> Iterator[Callback]:
+    cb = Callback()
+    yield cb
+    cb.close()
+
+
+def test_upstream_sign_in_continues_the_tenants_own_code_flow(oidc_setup, page, rp):
+    """An application of the tenant sends the person to /oauth2/authorize; they sign in with
+    the upstream; the tenant's consent page follows and the tenant issues its own tokens."""
+    srv, _ = oidc_setup
+    client = register_client(srv, User(*LOCAL_ALICE), rp.url)
+    oc = oauth_client(client, scope="profile email")
+    auth = start(oc, srv.base_url)
+    page.goto(auth.url)
+    page.get_by_role("link", name="Sign in with alpha").click()
+    sign_in_at_upstream(page, "ursula")
+    page.get_by_role("button", name="Allow", exact=True).click()
+    callback = rp.wait(1)
+    token = oc.fetch_token(
+        srv.base_url + "/token", authorization_response=callback, code_verifier=auth.verifier
+    )
+    me = bearer_me(srv, token["access_token"])
+    assert me.status_code == 200, me.text
+    assert me.json()["result"]["username"] == "ursula"
+    assert me.json()["result"]["email"] == "ursula@example.org"
+    assert token["scope"] == "profile email" and token["refresh_token"]
+    # The tenant's own token: it refreshes at the tenant, no upstream involved.
+    refreshed = oc.refresh_token(srv.base_url + "/token")
+    assert bearer_me(srv, refreshed["access_token"]).json()["result"]["username"] == "ursula"
