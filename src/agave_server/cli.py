@@ -201,9 +201,11 @@ def tenants_add(ctx: Ctx, code, name, base_url, contact_name, contact_email, con
 def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **identity) -> None:
     """Change a tenant's settings (tokens already issued keep working), including how its
     users sign in: local passwords, an LDAP directory, upstream OpenID Connect providers."""
+    from .identity import secret_box
     from .services import tenants as service
 
     tenant = ctx.tenant(code)
+    secret_box.configure(ctx.settings)  # seals the identity secrets with this data dir's KEK
     # Identity options first: they are all checked before any of them is stored.
     lines = apply_identity_options(ctx.db, tenant, identity)
     changes = []

@@ -250,7 +250,7 @@ def apply_identity_options(db, tenant, options: dict[str, Any]) -> list[str]:
             )
         if settings.ldap and change.given() and options.get("ldap_check", True):
             try:
-                LdapDirectory(db, LdapSettings.from_dict(settings.ldap)).ping()
+                LdapDirectory(db, LdapSettings.from_dict(settings.ldap), tenant.id).ping()
                 lines.append(f"LDAP directory {settings.ldap['url']} answers")
             except Exception as err:
                 lines.append(f"warning: {getattr(err, 'message', err)}")

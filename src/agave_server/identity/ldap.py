@@ -35,6 +35,7 @@ from ..services.validation import USERNAME_RE
 from ..storage import Database
 from ..storage import users as store
 from ..storage.records import Tenant, User
+from . import secret_box
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +161,15 @@ def _first(entry, attribute: str) -> str:
 class LdapDirectory:
     """The password backend for one tenant's directory."""
 
-    def __init__(self, db: Database, settings: LdapSettings) -> None:
+    def __init__(self, db: Database, settings: LdapSettings, tenant_id: int = 0) -> None:
         self.db = db
         self.settings = settings
+        self.tenant_id = tenant_id
+
+    def _bind_password(self) -> str:
+        """The service account's password, unsealed only for the bind (secret_box)."""
+        context = secret_box.ldap_context(self.tenant_id)
+        return secret_box.unseal(self.settings.bind_password, context)
 
     # -- the interface ---------------------------------------------------------------------
     def authenticate(self, tenant: Tenant, username: str, password: str) -> User | None:
@@ -195,7 +202,7 @@ class LdapDirectory:
     def ping(self) -> None:
         """Open a connection and bind as the service account (or anonymously); raise if not."""
         try:
-            conn = self._connection(self.settings.bind_dn or None, self.settings.bind_password)
+            conn = self._connection(self.settings.bind_dn or None, self._bind_password())
             try:
                 if not conn.bind():
                     who = self.settings.bind_dn or "anonymous"
@@ -264,7 +271,7 @@ class LdapDirectory:
     def _search(self, username: str) -> str | None:
         """The DN of the one entry the filter finds for ``username`` (service bind)."""
         s = self.settings
-        conn = self._connection(s.bind_dn or None, s.bind_password)
+        conn = self._connection(s.bind_dn or None, self._bind_password())
         try:
             if not conn.bind():
                 log.warning("LDAP service bind as %r refused: %s", s.bind_dn, conn.result)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..errors import BadRequest, NotFound
+from ..identity import secret_box
 from ..identity.ldap import LdapSettings
 from ..storage import Database
 from ..storage import identity_config as store
@@ -81,6 +82,10 @@ def updated_settings(
             base.pop("search_base", None)
         if "search_base" in given:
             base.pop("user_dn", None)
+        if given.get("bind_password"):
+            given["bind_password"] = secret_box.seal(
+                given["bind_password"], secret_box.ldap_context(settings.tenant_id)
+            )
         for attr in ("user_dn", "search_base", "bind_dn", "ca_file"):
             if given.get(attr) == "":
                 base.pop(attr, None)
@@ -184,7 +189,9 @@ def prepare_upstream(
         name=name,
         issuer=check_issuer(issuer) if issuer else existing.issuer,  # type: ignore[union-attr]
         client_id=client_id or existing.client_id,  # type: ignore[union-attr]
-        client_secret=client_secret or existing.client_secret,  # type: ignore[union-attr]
+        client_secret=secret_box.seal(client_secret, secret_box.upstream_context(tenant.id, name))
+        if client_secret
+        else existing.client_secret,  # type: ignore[union-attr]
         username_claim=claim,
         scope=scope_value,
         email_domains=email_domains(domains)
