@@ -79,7 +79,7 @@ def test_ldap_and_upstream_configuration_is_shown_with_secrets_redacted(admin, t
         "Example.org, uni.example.edu",
     ).stdout
     assert "passwords are checked by local and LDAP" in out
-    assert "warning: The tenant's user directory (LDAP at 127.0.0.1:1) is not answering" in out
+    assert "warning: the LDAP directory at 127.0.0.1:1 does not answer" in out
     callback = f"{admin.base_url}/login/upstream/github/callback"
     assert f"register this redirect URI with it: {callback}" in out
 
