@@ -30,7 +30,7 @@ from tests.support.oidc_provider import (
     answer_without_browser,
     sign_in_at_upstream,
 )
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 LOCAL_ALICE = ("alice", "local-alice-pw-1")
 
@@ -53,6 +53,7 @@ ALPHA_ACCOUNTS = [
     Account("mallory", _person("mallory", "mallory@evil.test")),
     Account("spacey", _person("bad name!", "spacey@example.org")),
     Account("ada", _person("ada", "ada@example.org")),
+    Account("carol-at-alpha", _person("carol", "carol@example.org")),
 ]
 BETA_ACCOUNTS = [Account("victor", _person("victor", "victor@elsewhere.test"))]
 
@@ -338,3 +339,47 @@ def test_upstream_sign_in_continues_the_tenants_own_code_flow(oidc_setup, page, 
     # The tenant's own token: it refreshes at the tenant, no upstream involved.
     refreshed = oc.refresh_token(srv.base_url + "/token")
     assert bearer_me(srv, refreshed["access_token"]).json()["result"]["username"] == "ursula"
+
+
+def test_an_unreachable_upstream_is_a_503_page(oidc_setup):
+    srv, _ = oidc_setup
+    secret_file = srv.workdir / "gone.secret"
+    secret_file.write_text("x\n")
+    closed = f"http://127.0.0.1:{free_port()}"
+    srv.admin(
+        "tenants", "update", "sd2e", "--upstream-oidc", "gone", "--issuer", closed,
+        "--client-id", "c", "--client-secret-file", str(secret_file),
+    )  # fmt: skip
+    try:
+        with srv.client() as http:
+            r = http.get("/login/upstream/gone")
+            assert r.status_code == 503, r.text
+            assert r.headers["content-type"].startswith("text/html")
+            assert "cannot be reached" in r.text
+            assert http.get("/login/upstream/nobody").status_code == 404
+    finally:
+        srv.admin("tenants", "update", "sd2e", "--remove-upstream-oidc", "gone")
+
+
+def test_a_directory_user_is_not_linked_to_a_federated_account_of_the_same_name(oidc_setup, slapd):
+    """carol from the upstream got the name first; the directory's carol is then refused
+    with a message, never signed in as the federated account."""
+    srv, _ = oidc_setup
+    http, answer = held_answer(srv, "alpha", "carol-at-alpha")
+    with closing(http):
+        assert http.get(answer).status_code == 303
+    assert users_of(srv)["carol"]["email"] == "carol@example.org"
+    srv.admin(
+        "tenants", "update", "sd2e", "--ldap-url", slapd.url,
+        "--ldap-user-dn", "uid={username},ou=People,dc=example,dc=org",
+    )  # fmt: skip
+    try:
+        with srv.client() as api:
+            r = api.get("/clients/v2", auth=("carol", slapd.user("carol").password))
+            assert r.status_code == 403, r.text
+            assert "signed in through an upstream provider" in r.json()["message"]
+            # The directory's other users are fine.
+            bob = slapd.user("bob")
+            assert api.get("/clients/v2", auth=("bob", bob.password)).status_code == 200
+    finally:
+        srv.admin("tenants", "update", "sd2e", "--no-ldap")
