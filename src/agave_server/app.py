@@ -41,6 +41,7 @@ from .api.routes import (
 from .api.routes import gateway as gateway_route
 from .config import Settings
 from .errors import AgaveError
+from .identity import secret_box as identity_secrets
 from .oauth import AgaveAuthorizationServer, registry
 from .oauth.keys import KeyRing, KeyUnavailable
 from .security import configure_hashing, dummy_password_hash
@@ -282,6 +283,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn calls this in every worker: ``factory=True``)."""
     settings = settings or Settings.load()
     configure_hashing(settings)
+    identity_secrets.configure(settings)  # the LDAP / upstream secrets' key (identity/)
     dummy_password_hash()  # made now, so that the first unknown username costs no extra hash
     access_log.install()
     db = Database(settings.db_url)

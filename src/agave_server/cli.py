@@ -248,6 +248,41 @@ def tenants_add(ctx: Ctx, code, name, base_url, contact_name, contact_email, con
     click.echo(f"tenant {tenant.code} added at {tenant.base_url}")
 
 
+@tenants.command("update")
+@click.argument("code")
+@click.option(
+    "--access-token-format",
+    type=click.Choice(["opaque", "jwt"]),
+    default=None,
+    help="opaque: base62 strings (the Agave wire's default); jwt: RFC 9068 signed JWTs.",
+)
+@identity_options
+@pass_ctx
+def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **identity) -> None:
+    """Change a tenant's settings (tokens already issued keep working), including how its
+    users sign in: local passwords, an LDAP directory, upstream OpenID Connect providers."""
+    from .identity import secret_box
+    from .services import tenants as service
+
+    tenant = ctx.tenant(code)
+    secret_box.configure(ctx.settings)  # seals the identity secrets with this data dir's KEK
+    # Identity options first: they are all checked before any of them is stored.
+    lines = apply_identity_options(ctx.db, tenant, identity)
+    changes = []
+    if access_token_format is not None:
+        tenant = service.set_access_token_format(ctx.db, tenant, access_token_format)
+        changes.append(f"access token format {tenant.access_token_format}")
+    if not changes and not lines:
+        raise click.UsageError(
+            "nothing to change: give an option, e.g. --access-token-format or --ldap-url "
+            "(see --help)"
+        )
+    if changes:
+        click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
+    for line in lines:
+        click.echo(line)
+
+
 @tenants.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
@@ -285,33 +320,6 @@ def tenants_remove(ctx: Ctx, code: str) -> None:
 
 
 # -- tenants: identity configuration (identity-ops) ------------------------------------------
-
-
-@tenants.command("update")
-@click.argument("code")
-@click.option(
-    "--access-token-format",
-    type=click.Choice(["opaque", "jwt"]),
-    default=None,
-    help="opaque: base62 strings (the Agave wire's default); jwt: RFC 9068 signed JWTs.",
-)
-@identity_options
-@pass_ctx
-def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **options) -> None:
-    """Change a tenant's settings: its access token format, how its users sign in (local,
-    LDAP, upstream OIDC). Tokens already issued keep working."""
-    from .services import tenants as service
-
-    tenant = ctx.tenant(code)
-    lines = []
-    if access_token_format is not None:
-        tenant = service.set_access_token_format(ctx.db, tenant, access_token_format)
-        lines.append(f"tenant {tenant.code}: access token format {tenant.access_token_format}")
-    lines += apply_identity_options(ctx.db, tenant, options)
-    if not lines:
-        raise click.UsageError("nothing to change: give at least one option (see --help)")
-    for line in lines:
-        click.echo(line)
 
 
 @tenants.command("show")

@@ -222,22 +222,9 @@ def apply_identity_options(db, tenant, options: dict[str, Any]) -> list[str]:
     secret = None
     if options.get("client_secret_file"):
         secret = _secret_from_file(options["client_secret_file"], "--client-secret-file")
-    if settings != current:
-        service.update_identity(db, tenant, settings)
-        lines.append(_password_summary(tenant, settings))
-        if not settings.local_login and not settings.ldap and not service.upstreams(db, tenant):
-            lines.append(
-                "warning: the tenant has no upstream provider either: nobody can sign in "
-                "until you add one (--upstream-oidc NAME ...) or turn a password login back on"
-            )
-        if settings.ldap and change.given() and options.get("ldap_check", True):
-            try:
-                LdapDirectory(db, LdapSettings.from_dict(settings.ldap)).ping()
-                lines.append(f"LDAP directory {settings.ldap['url']} answers")
-            except Exception as err:
-                lines.append(f"warning: {getattr(err, 'message', err)}")
+    upstream_change = None
     if options.get("upstream"):
-        upstream = service.put_upstream(
+        upstream_change = service.prepare_upstream(
             db,
             tenant,
             options["upstream"],
@@ -248,6 +235,27 @@ def apply_identity_options(db, tenant, options: dict[str, Any]) -> list[str]:
             domains=options.get("email_domains"),
             scope=options.get("upstream_scope"),
         )
+    if options.get("remove_upstream"):
+        if options["remove_upstream"] == options.get("upstream"):
+            raise BadRequest("--upstream-oidc and --remove-upstream-oidc name the same provider")
+        service.require_upstream(db, tenant, options["remove_upstream"])
+    # Everything is checked: now store it.
+    if settings != current:
+        service.update_identity(db, tenant, settings)
+        lines.append(_password_summary(tenant, settings))
+        if not settings.local_login and not settings.ldap and not service.upstreams(db, tenant):
+            lines.append(
+                "warning: the tenant has no upstream provider either: nobody can sign in "
+                "until you add one (--upstream-oidc NAME ...) or turn a password login back on"
+            )
+        if settings.ldap and change.given() and options.get("ldap_check", True):
+            try:
+                LdapDirectory(db, LdapSettings.from_dict(settings.ldap), tenant.id).ping()
+                lines.append(f"LDAP directory {settings.ldap['url']} answers")
+            except Exception as err:
+                lines.append(f"warning: {getattr(err, 'message', err)}")
+    if upstream_change is not None:
+        upstream = service.save_upstream(db, tenant, upstream_change)
         lines.append(
             f"upstream OIDC provider {upstream.name} ({upstream.issuer}) set for tenant "
             f"{tenant.code}; register this redirect URI with it: "

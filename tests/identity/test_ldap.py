@@ -174,3 +174,36 @@ def test_directory_down_is_503_and_recovers(ldap_server, slapd: Slapd):
         r = password_grant(http, client, alice.uid, alice.password)
         assert r.status_code == 200, r.text
         assert search.get("/clients/v2", auth=(alice.uid, alice.password)).status_code == 200
+
+
+def _sign_in_form(tab, base_url: str, username: str, password: str) -> None:
+    tab.goto(base_url + "/login")
+    tab.get_by_label("Username").fill(username)
+    tab.get_by_label("Password").fill(password)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_load_state()
+
+
+def test_browser_login_page_with_an_ldap_user(ldap_server, slapd: Slapd, page):
+    alice = slapd.user("alice")
+    _sign_in_form(page, ldap_server.base_url, "alice", "not-her-password")
+    assert "Invalid username or password" in page.locator("main").inner_text()
+    _sign_in_form(page, ldap_server.base_url, "ALICE", alice.password)
+    header = page.locator("header").inner_text()
+    assert "Signed in as" in header and "alice" in header and "ALICE" not in header
+
+
+def test_browser_login_page_when_the_directory_is_down(ldap_server, slapd: Slapd, page):
+    alice = slapd.user("alice")
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if r.url.endswith("/login") else None)
+    slapd.stop()
+    try:
+        _sign_in_form(page, ldap_server.base_url, "alice", alice.password)
+        text = page.locator("main").inner_text()
+        assert "not answering" in text and "Invalid username or password" not in text, text
+        assert statuses[-1] == 503
+    finally:
+        slapd.start()
+    _sign_in_form(page, ldap_server.base_url, "alice", alice.password)
+    assert "Signed in as" in page.locator("header").inner_text()

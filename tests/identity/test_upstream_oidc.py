@@ -20,6 +20,9 @@ import pytest
 from joserfc.jwk import KeySet
 
 from agave_server.identity import upstream_oidc
+from tests.browser.flows import bearer_me, oauth_client, register_client, start
+from tests.browser.relying_party import Callback
+from tests.conftest import User
 from tests.support.oidc_provider import (
     Account,
     ProviderSpec,
@@ -27,7 +30,7 @@ from tests.support.oidc_provider import (
     answer_without_browser,
     sign_in_at_upstream,
 )
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 LOCAL_ALICE = ("alice", "local-alice-pw-1")
 
@@ -50,6 +53,7 @@ ALPHA_ACCOUNTS = [
     Account("mallory", _person("mallory", "mallory@evil.test")),
     Account("spacey", _person("bad name!", "spacey@example.org")),
     Account("ada", _person("ada", "ada@example.org")),
+    Account("carol-at-alpha", _person("carol", "carol@example.org")),
 ]
 BETA_ACCOUNTS = [Account("victor", _person("victor", "victor@elsewhere.test"))]
 
@@ -303,3 +307,79 @@ def test_the_real_upstreams_id_token_verifies_and_a_tampered_copy_does_not(oidc_
     with pytest.raises(upstream_oidc.UpstreamRefused, match="iss"):
         wrong = {**check, "issuer": providers["beta"].issuer}
         upstream_oidc.verify_id_token(id_token, keys, **wrong)
+
+
+@pytest.fixture(scope="module")
+def rp() -> Iterator[Callback]:
+    cb = Callback()
+    yield cb
+    cb.close()
+
+
+def test_upstream_sign_in_continues_the_tenants_own_code_flow(oidc_setup, page, rp):
+    """An application of the tenant sends the person to /oauth2/authorize; they sign in with
+    the upstream; the tenant's consent page follows and the tenant issues its own tokens."""
+    srv, _ = oidc_setup
+    client = register_client(srv, User(*LOCAL_ALICE), rp.url)
+    oc = oauth_client(client, scope="profile email")
+    auth = start(oc, srv.base_url)
+    page.goto(auth.url)
+    page.get_by_role("link", name="Sign in with alpha").click()
+    sign_in_at_upstream(page, "ursula")
+    page.get_by_role("button", name="Allow", exact=True).click()
+    callback = rp.wait(1)
+    token = oc.fetch_token(
+        srv.base_url + "/token", authorization_response=callback, code_verifier=auth.verifier
+    )
+    me = bearer_me(srv, token["access_token"])
+    assert me.status_code == 200, me.text
+    assert me.json()["result"]["username"] == "ursula"
+    assert me.json()["result"]["email"] == "ursula@example.org"
+    assert token["scope"] == "profile email" and token["refresh_token"]
+    # The tenant's own token: it refreshes at the tenant, no upstream involved.
+    refreshed = oc.refresh_token(srv.base_url + "/token")
+    assert bearer_me(srv, refreshed["access_token"]).json()["result"]["username"] == "ursula"
+
+
+def test_an_unreachable_upstream_is_a_503_page(oidc_setup):
+    srv, _ = oidc_setup
+    secret_file = srv.workdir / "gone.secret"
+    secret_file.write_text("x\n")
+    closed = f"http://127.0.0.1:{free_port()}"
+    srv.admin(
+        "tenants", "update", "sd2e", "--upstream-oidc", "gone", "--issuer", closed,
+        "--client-id", "c", "--client-secret-file", str(secret_file),
+    )  # fmt: skip
+    try:
+        with srv.client() as http:
+            r = http.get("/login/upstream/gone")
+            assert r.status_code == 503, r.text
+            assert r.headers["content-type"].startswith("text/html")
+            assert "cannot be reached" in r.text
+            assert http.get("/login/upstream/nobody").status_code == 404
+    finally:
+        srv.admin("tenants", "update", "sd2e", "--remove-upstream-oidc", "gone")
+
+
+def test_a_directory_user_is_not_linked_to_a_federated_account_of_the_same_name(oidc_setup, slapd):
+    """carol from the upstream got the name first; the directory's carol is then refused
+    with a message, never signed in as the federated account."""
+    srv, _ = oidc_setup
+    http, answer = held_answer(srv, "alpha", "carol-at-alpha")
+    with closing(http):
+        assert http.get(answer).status_code == 303
+    assert users_of(srv)["carol"]["email"] == "carol@example.org"
+    srv.admin(
+        "tenants", "update", "sd2e", "--ldap-url", slapd.url,
+        "--ldap-user-dn", "uid={username},ou=People,dc=example,dc=org",
+    )  # fmt: skip
+    try:
+        with srv.client() as api:
+            r = api.get("/clients/v2", auth=("carol", slapd.user("carol").password))
+            assert r.status_code == 403, r.text
+            assert "signed in through an upstream provider" in r.json()["message"]
+            # The directory's other users are fine.
+            bob = slapd.user("bob")
+            assert api.get("/clients/v2", auth=("bob", bob.password)).status_code == 200
+    finally:
+        srv.admin("tenants", "update", "sd2e", "--no-ldap")

@@ -27,6 +27,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -182,19 +183,31 @@ class UpstreamProviders:
         self.stop()
 
 
-def sign_in_at_upstream(tab, login: str, password: str = "any-password") -> None:
-    """Fill oidc-provider's devInteractions pages: the sign-in form, then the consent."""
+def sign_in_at_upstream(tab, login: str, password: str = "any-password", timeout: float = 60):
+    """Fill oidc-provider's devInteractions pages in a playwright page: the sign-in form,
+    then the consent form when it comes; returns once the browser has left the upstream."""
     tab.wait_for_selector("input[name=login]")
+    parts = urlsplit(tab.url)
+    upstream = f"{parts.scheme}://{parts.netloc}/"
     tab.fill("input[name=login]", login)
     tab.fill("input[name=password]", password)
     tab.click("button[type=submit]")
-    tab.wait_for_load_state()
-    # Consent ("Authorize") the first time this account meets this client.
-    with contextlib.suppress(Exception):
-        button = tab.locator("button[type=submit]", has_text="Continue")
-        if button.count():
-            button.first.click()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not tab.url.startswith(upstream):
             tab.wait_for_load_state()
+            return
+        consent = tab.locator("button[type=submit]", has_text="Continue")
+        if consent.count():
+            # suppress: the page may be navigating already
+            with (
+                contextlib.suppress(Exception),
+                tab.expect_navigation(timeout=timeout * 1000),
+            ):
+                consent.first.click()
+            continue
+        tab.wait_for_timeout(100)
+    raise AssertionError(f"the browser is still at the upstream: {tab.url}")
 
 
 _FORM = re.compile(r"<form[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S | re.I)

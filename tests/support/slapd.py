@@ -122,19 +122,25 @@ class Slapd:
     """One slapd process: ``start()``, ``stop()``, ``start()`` again, ``close()``."""
 
     def __init__(
-        self,
-        folder: Path,
-        users: tuple[DirectoryUser, ...] = USERS,
-        tls: tuple[Path, Path] | None = None,
+        self, folder: Path, users: tuple[DirectoryUser, ...] = USERS, tls: bool = False
     ) -> None:
+        """With ``tls``, StartTLS on ``url`` and TLS on ``ldaps_url``, with a certificate
+        from a throw-away CA (``ca_file``)."""
         require_slapd()
         self.folder = Path(folder)
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
         self.users = users
         self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        self.ldaps_url: str | None = None
+        self.ca_file: Path | None = None
+        cert_and_key = None
+        if tls:
+            self.ca_file, cert, key = make_certificates(self.folder / "tls")
+            cert_and_key = (cert, key)
+            self.ldaps_url = f"ldaps://127.0.0.1:{free_port()}"
         self.conf = self.folder / "slapd.conf"
-        self.conf.write_text(_config(self.folder, tls))
+        self.conf.write_text(_config(self.folder, cert_and_key))
         self.log_path = self.folder / "slapd.log"
         self.proc: subprocess.Popen[bytes] | None = None
         ldif = self.folder / "users.ldif"
@@ -155,7 +161,7 @@ class Slapd:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         # -d 0: stay in the foreground (so the pid is ours to stop) without debug output.
         self.proc = subprocess.Popen(
-            [SLAPD, "-f", str(self.conf), "-h", f"{self.url}/", "-d", "0"],
+            [SLAPD, "-f", str(self.conf), "-h", self._listeners(), "-d", "0"],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -173,6 +179,9 @@ class Slapd:
             time.sleep(0.05)
         self.stop()
         raise AssertionError(f"slapd did not listen on {self.port} in {timeout}s:\n{self.log()}")
+
+    def _listeners(self) -> str:
+        return " ".join(f"{url}/" for url in (self.url, self.ldaps_url) if url)
 
     def log(self) -> str:
         try:
@@ -203,3 +212,57 @@ class Slapd:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def make_certificates(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for ``host`` signed by it: (ca, cert, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Agave test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = (folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    paths[2].chmod(0o600)
+    return paths

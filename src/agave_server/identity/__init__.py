@@ -56,7 +56,7 @@ class TenantIdentity:
         if settings.ldap:
             from .ldap import LdapDirectory, LdapSettings
 
-            self.ldap = LdapDirectory(db, LdapSettings.from_dict(settings.ldap))
+            self.ldap = LdapDirectory(db, LdapSettings.from_dict(settings.ldap), tenant.id)
 
     @property
     def accepts_passwords(self) -> bool:

@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ldap3 import ANONYMOUS, BASE, NONE, SIMPLE, SUBTREE, SYNC, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPException, LDAPStartTLSError
 from ldap3.utils.conv import escape_filter_chars
 
 from ..errors import BadRequest, Forbidden, ServiceUnavailable
@@ -35,6 +35,7 @@ from ..services.validation import USERNAME_RE
 from ..storage import Database
 from ..storage import users as store
 from ..storage.records import Tenant, User
+from . import secret_box
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,11 @@ class DirectoryEntry:
     last_name: str
 
 
+def _is_tls_failure(err: Exception) -> bool:
+    text = str(err).lower()
+    return isinstance(err, LDAPStartTLSError) or "certificate" in text or "ssl" in text
+
+
 def _first(entry, attribute: str) -> str:
     values = entry.get(attribute) if attribute else None
     if not values:
@@ -160,9 +166,15 @@ def _first(entry, attribute: str) -> str:
 class LdapDirectory:
     """The password backend for one tenant's directory."""
 
-    def __init__(self, db: Database, settings: LdapSettings) -> None:
+    def __init__(self, db: Database, settings: LdapSettings, tenant_id: int = 0) -> None:
         self.db = db
         self.settings = settings
+        self.tenant_id = tenant_id
+
+    def _bind_password(self) -> str:
+        """The service account's password, unsealed only for the bind (secret_box)."""
+        context = secret_box.ldap_context(self.tenant_id)
+        return secret_box.unseal(self.settings.bind_password, context)
 
     # -- the interface ---------------------------------------------------------------------
     def authenticate(self, tenant: Tenant, username: str, password: str) -> User | None:
@@ -190,22 +202,37 @@ class LdapDirectory:
             return None if dn is None else self._bind_and_read(dn, password, username)
         except LDAPException as err:
             log.warning("LDAP directory %s unavailable: %s", self.settings.host_port, err)
+            if _is_tls_failure(err):
+                raise self._untrusted() from None
             raise self._unavailable() from None
 
     def ping(self) -> None:
-        """Open a connection and bind as the service account (or anonymously); raise if not."""
+        """Open a connection and bind as the service account (or anonymously); raise
+        ServiceUnavailable naming the reason if that does not work (for operators)."""
+        where = f"the LDAP directory at {self.settings.host_port}"
         try:
-            conn = self._connection(self.settings.bind_dn or None, self.settings.bind_password)
+            conn = self._connection(self.settings.bind_dn or None, self._bind_password())
             try:
                 if not conn.bind():
                     who = self.settings.bind_dn or "anonymous"
                     raise ServiceUnavailable(
-                        f"The directory refused the bind as {who}: {conn.result.get('description')}"
+                        f"{where} refused the bind as {who}: {conn.result.get('description')}"
                     )
             finally:
                 conn.unbind()
-        except LDAPException:
-            raise self._unavailable() from None
+        except LDAPException as err:
+            raise ServiceUnavailable(
+                f"{where} does not answer ({err}); the settings are stored, and sign-ins "
+                "through it get 503 until it does"
+            ) from None
+
+    def _untrusted(self) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"The tenant's user directory (LDAP at {self.settings.host_port}) could not be "
+            "reached securely: its TLS certificate is not trusted (check --ldap-ca-file); "
+            "your password was not checked.",
+            retry_after=30,
+        )
 
     def _unavailable(self, why: object = None) -> ServiceUnavailable:
         if why is not None:
@@ -264,7 +291,7 @@ class LdapDirectory:
     def _search(self, username: str) -> str | None:
         """The DN of the one entry the filter finds for ``username`` (service bind)."""
         s = self.settings
-        conn = self._connection(s.bind_dn or None, s.bind_password)
+        conn = self._connection(s.bind_dn or None, self._bind_password())
         try:
             if not conn.bind():
                 log.warning("LDAP service bind as %r refused: %s", s.bind_dn, conn.result)

@@ -45,6 +45,7 @@ from ..storage import Database, identity_config, now
 from ..storage import federation as store
 from ..storage import users as user_store
 from ..storage.records import Tenant, Upstream, UpstreamLogin, User
+from . import secret_box
 
 with warnings.catch_warnings():
     # Authlib 1.7+ prefers the httpx2 package and warns when it falls back to httpx, which
@@ -235,7 +236,9 @@ def _client(tenant: Tenant, upstream: Upstream, meta: dict) -> OAuth2Client:
     method = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
     return OAuth2Client(
         client_id=upstream.client_id,
-        client_secret=upstream.client_secret,
+        client_secret=secret_box.unseal(
+            upstream.client_secret, secret_box.upstream_context(tenant.id, upstream.name)
+        ),
         token_endpoint_auth_method=method,
         scope=upstream.scope,
         redirect_uri=callback_url(tenant, upstream.name),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..errors import BadRequest, NotFound
+from ..identity import secret_box
 from ..identity.ldap import LdapSettings
 from ..storage import Database
 from ..storage import identity_config as store
@@ -81,6 +82,10 @@ def updated_settings(
             base.pop("search_base", None)
         if "search_base" in given:
             base.pop("user_dn", None)
+        if given.get("bind_password"):
+            given["bind_password"] = secret_box.seal(
+                given["bind_password"], secret_box.ldap_context(settings.tenant_id)
+            )
         for attr in ("user_dn", "search_base", "bind_dn", "ca_file"):
             if given.get(attr) == "":
                 base.pop(attr, None)
@@ -128,7 +133,20 @@ def email_domains(raw: str | None) -> tuple[str, ...]:
     return domains
 
 
-def put_upstream(
+@dataclass(frozen=True)
+class UpstreamChange:
+    """An upstream provider's settings after a change, checked (``prepare_upstream``)."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    username_claim: str
+    scope: str
+    email_domains: tuple[str, ...]
+
+
+def prepare_upstream(
     db: Database,
     tenant: Tenant,
     name: str,
@@ -139,8 +157,8 @@ def put_upstream(
     username_claim: str | None = None,
     domains: str | None = None,
     scope: str | None = None,
-) -> Upstream:
-    """Add an upstream provider, or change the given settings of an existing one."""
+) -> UpstreamChange:
+    """Check an upstream provider's new settings (the given ones over its current ones)."""
     if not UPSTREAM_NAME_RE.fullmatch(name or ""):
         raise BadRequest(
             f"Invalid --upstream-oidc name {name!r}: use 1 to 64 characters from "
@@ -165,13 +183,15 @@ def put_upstream(
     scope_value = scope or (existing.scope if existing else "openid email profile")
     if "openid" not in scope_value.split():
         raise BadRequest(f"Invalid --scope {scope_value!r}: it must include openid")
-    return store.put_upstream(
-        db,
-        tenant.id,
-        name,
+    if client_id is not None and not 0 < len(client_id) <= 255:
+        raise BadRequest("Invalid --client-id: 1 to 255 characters")
+    return UpstreamChange(
+        name=name,
         issuer=check_issuer(issuer) if issuer else existing.issuer,  # type: ignore[union-attr]
         client_id=client_id or existing.client_id,  # type: ignore[union-attr]
-        client_secret=client_secret or existing.client_secret,  # type: ignore[union-attr]
+        client_secret=secret_box.seal(client_secret, secret_box.upstream_context(tenant.id, name))
+        if client_secret
+        else existing.client_secret,  # type: ignore[union-attr]
         username_claim=claim,
         scope=scope_value,
         email_domains=email_domains(domains)
@@ -180,7 +200,21 @@ def put_upstream(
     )
 
 
+def save_upstream(db: Database, tenant: Tenant, change: UpstreamChange) -> Upstream:
+    values = dict(change.__dict__)
+    return store.put_upstream(db, tenant.id, values.pop("name"), **values)
+
+
+def require_upstream(db: Database, tenant: Tenant, name: str) -> Upstream:
+    upstream = store.get_upstream(db, tenant.id, name)
+    if upstream is None:
+        known = ", ".join(u.name for u in store.list_upstreams(db, tenant.id)) or "none"
+        raise NotFound(f"Tenant {tenant.code} has no upstream provider {name} (it has: {known})")
+    return upstream
+
+
 def remove_upstream(db: Database, tenant: Tenant, name: str) -> None:
+    """Remove the provider; its users keep their accounts (and their (issuer, sub) keys)."""
     if not store.remove_upstream(db, tenant.id, name):
         raise NotFound(f"Tenant {tenant.code} has no upstream provider {name}")
 
