@@ -26,13 +26,25 @@ from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
 from .api.observability import Observe, PeerAddress, flush_metrics_periodically
-from .api.routes import clients, health, operations, profiles, tenants, token
+from .api.routes import (
+    clients,
+    discovery,
+    health,
+    introspection,
+    keys,
+    operations,
+    profiles,
+    tenants,
+    token,
+)
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer, registry
+from .oauth.keys import KeyRing
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
+from .storage import signing_keys as key_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
@@ -152,6 +164,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             counts = await run_in_threadpool(token_store.purge, db)
             metrics.tokens_purged(counts["removed"])
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
+            await run_in_threadpool(key_store.purge, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -218,6 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
     writes = WriteBatcher(db) if db.is_sqlite else None
+    signing_keys = KeyRing(db, settings)
     app = AgaveApp(
         title="Agave tenant server",
         version=__version__,
@@ -232,10 +246,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db=db,
         tenants=TenantDirectory(db, settings.tenant_cache_seconds),
         throttle=throttle,
-        oauth=AgaveAuthorizationServer(db, settings, throttle),
+        oauth=AgaveAuthorizationServer(db, settings, throttle, signing_keys),
         writes=writes,
+        keys=signing_keys,
     )
-    for module in (health, tenants, clients, token, profiles):
+    for module in (health, tenants, clients, token, profiles, keys, introspection, discovery):
         app.include_router(module.router)
     _install_error_handlers(app)
     if settings.redis_url:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
@@ -10,6 +11,7 @@ from ..basic_auth import MalformedCredentials, parse_basic
 from ..config import Settings
 from ..errors import NotFound, Unauthorized
 from ..oauth import AgaveAuthorizationServer
+from ..oauth.keys import KeyRing
 from ..services import accounts
 from ..services.throttle import LoginThrottle
 from ..storage import Database
@@ -26,6 +28,9 @@ class AppState:
     throttle: LoginThrottle
     oauth: AgaveAuthorizationServer
     writes: WriteBatcher | None  # group commit of the token grants' writes (SQLite only)
+    keys: KeyRing  # the tenants' signing keys (oauth/keys.py)
+    # Renders PageAnswers (api/answers.PageRenderer); the pages package installs Jinja2's.
+    render_page: Any = None
 
 
 def state(request: Request) -> AppState:

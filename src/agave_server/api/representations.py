@@ -66,6 +66,7 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "code": tenant.code,
         "name": tenant.name,
         "baseUrl": tenant.base_url,
+        "issuer": tenant.issuer,
         "contact": contact,
         "_links": {
             "self": href(tenant, f"tenants/{tenant.code}"),

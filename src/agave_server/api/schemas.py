@@ -75,6 +75,7 @@ class TenantOut(BaseModel):
     code: str
     name: str
     baseUrl: str
+    issuer: str = Field(description="OAuth/OIDC issuer: baseUrl without its trailing slash")
     contact: list[Contact]
     links: TenantLinks = Field(alias="_links")
 
@@ -208,6 +209,39 @@ def _without_null(schema: Any) -> Any:
     return schema
 
 
+class Jwk(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kty: str
+    kid: str
+    alg: str
+    use: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
+class IntrospectionOut(BaseModel):
+    active: bool
+    scope: str | None = None
+    client_id: str | None = None
+    username: str | None = None
+    sub: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    iss: str | None = None
+    token_type: str | None = None
+
+
+class DiscoveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+
+
 CREATE_CLIENT_BODY = _body(
     {
         "clientName": {"type": "string", "pattern": _NAME},
@@ -245,6 +279,15 @@ TOKEN_BODY = _body(
     ["grant_type"],
 )
 REVOKE_BODY = _body(
+    {
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+        **CLIENT_SECRET_POST,
+    },
+    ["token"],
+)
+
+INTROSPECT_BODY = _body(
     {
         "token": {"type": "string"},
         "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},

@@ -127,3 +127,22 @@ def unsubscribe(
     except store.ClientGone:
         raise NotFound(f"No client named {name} for user {owner.username}.") from None
     return client, api_name, removed
+
+
+def set_resource_server(
+    db: Database, tenant: Tenant, name: str, owner: str | None, flag: bool
+) -> tuple[Client, User]:
+    """Mark a client as a resource server (operator command): it may then introspect every
+    token of its tenant. Names are unique per owner, so several owners need ``owner``."""
+    matches = store.find_in_tenant(db, tenant.id, name)
+    if owner is not None:
+        matches = [(c, u) for c, u in matches if u.username == owner]
+    if not matches:
+        whose = f" of {owner}" if owner else ""
+        raise NotFound(f"No client {name}{whose} in tenant {tenant.code}.")
+    if len(matches) > 1:
+        owners = ", ".join(sorted(u.username for _, u in matches))
+        raise BadRequest(f"Several users have a client {name} ({owners}): give --owner.")
+    client, user = matches[0]
+    store.update_client(db, client.id, is_resource_server=flag)
+    return store.get_client(db, user.id, name) or client, user

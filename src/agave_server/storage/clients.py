@@ -7,7 +7,7 @@ one client apply in some serial order and never half-way.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +53,8 @@ def create_client(
         "tier": tier,
         "callback_url": callback_url,
         "created_at": now(),
+        "is_resource_server": False,
+        "post_logout_redirect_uri": "",
     }
     try:
         with db.write() as conn:
@@ -120,6 +122,31 @@ def get_client_with_owner(
         return None
     n = len(_CLIENT_FIELDS)
     return Client(**dict(zip(_CLIENT_FIELDS, row[:n], strict=True))), user_from_values(row[n:])
+
+
+def find_in_tenant(db: Database, tenant_id: int, name: str) -> list[tuple[Client, User]]:
+    """Every client of this name in the tenant (one per owner at most), with its owner."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(clients, users)
+            .join(users, users.c.id == clients.c.user_id)
+            .where(clients.c.tenant_id == tenant_id, clients.c.name == name)
+            .order_by(clients.c.id)
+        ).all()
+    n = len(_CLIENT_FIELDS)
+    return [
+        (Client(**dict(zip(_CLIENT_FIELDS, row[:n], strict=True))), user_from_values(row[n:]))
+        for row in rows
+    ]
+
+
+def update_client(db: Database, client_id: int, **values: object) -> bool:
+    """Change columns of one client; False if it is gone."""
+    with db.write() as conn:
+        return (
+            conn.execute(update(clients).where(clients.c.id == client_id).values(**values)).rowcount
+            == 1
+        )
 
 
 def _lock_client(conn: Connection, client_id: int) -> bool:
