@@ -25,7 +25,7 @@ from .api.context import AppState
 from .api.envelope import error_envelope, oauth_error
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.observability import Observe, PeerAddress
+from .api.observability import Observe, PeerAddress, flush_metrics_periodically
 from .api.routes import (
     clients,
     device,
@@ -210,16 +210,19 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
         task = None
         if settings.purge_interval:
             task = asyncio.create_task(_purge_periodically(db, settings))
+        flusher = asyncio.create_task(flush_metrics_periodically())
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for running in (task, flusher):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
             if writes is not None:
                 writes.close()
             db.dispose()
+            metrics.flush()
             metrics.process_stopped()
 
     return lifespan

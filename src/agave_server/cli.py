@@ -773,7 +773,13 @@ def purge(ctx: Ctx) -> None:
     stale = throttle.purge(ctx.db, ctx.settings.login_window)
     rate_counters.purge(ctx.db)
     dropped = signing_keys.purge(ctx.db)
-    _audit(ctx, None, "tokens.purge", "", {**counts, "login_counters_removed": stale})
+    _audit(
+        ctx,
+        None,
+        "tokens.purge",
+        "",
+        {**counts, "login_counters_removed": stale, "signing_keys_dropped": dropped},
+    )
     click.echo(
         f"removed {counts['removed']} tokens ({counts['revoked_removed']} revoked), "
         f"{counts['remaining']} remain; removed {stale} stale login counters, "

@@ -9,6 +9,7 @@ of every PostgreSQL table, and the server's whole log.
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -18,6 +19,10 @@ import pytest
 from tests.conftest import User, unique_name
 from tests.hardening.api import create_client, login, pair_of, profile, refresh_grant
 from tests.support.server import ServerProcess
+
+
+def _basic(name: str, secret: str) -> str:
+    return base64.b64encode(f"{name}:{secret}".encode()).decode()
 
 
 def _issue_secrets(srv: ServerProcess) -> list[str]:
@@ -61,6 +66,11 @@ def _issue_secrets(srv: ServerProcess) -> list[str]:
                 first.refresh,
                 second.access,
                 second.refresh,
+                # The Authorization header values as sent (the log's request events name the
+                # consumer key or user, never the header).
+                _basic(client.key, client.secret),
+                _basic(user.username, user.password),
+                _basic(user.username, user.password + "-typo"),
             ]
     return secrets_seen
 
@@ -125,10 +135,15 @@ def _postgres_text(srv: ServerProcess) -> bytes:
     return "\n".join(dump).encode()
 
 
-def test_no_secret_is_stored_or_logged_in_plaintext(make_server) -> None:
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_no_secret_is_stored_or_logged_in_plaintext(make_server, log_format: str) -> None:
     # With the access log on (off by default), so that every request is in the log.
     srv = make_server(
-        env={"AGAVE_SERVER_ACCESS_LOG": "1", "AGAVE_SERVER_TENANT_CACHE_SECONDS": "0"}
+        env={
+            "AGAVE_SERVER_ACCESS_LOG": "1",
+            "AGAVE_SERVER_TENANT_CACHE_SECONDS": "0",
+            "AGAVE_SERVER_LOG_FORMAT": log_format,
+        }
     )
     secrets_seen = _issue_secrets(srv)
     on_postgres = srv.db_url.startswith("postgresql")
@@ -137,6 +152,7 @@ def test_no_secret_is_stored_or_logged_in_plaintext(make_server) -> None:
     stored += _postgres_text(srv) if on_postgres else _sqlite_bytes(srv)
     log = srv.log_path.read_bytes()
     assert log, "the server wrote no log at all; the check would be vacuous"
+    assert b'"/clients/v2"' in log or b"route=/clients/v2" in log, "no request events logged"
     for secret in secrets_seen:
         assert secret.encode() not in stored, "a secret is stored in plaintext"
         assert secret.encode() not in log, "a secret is in the server log"

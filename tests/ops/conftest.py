@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,23 @@ def scrape(srv: ServerProcess, **kw) -> dict[tuple[str, tuple], float]:
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
+
+
+def settled(srv: ServerProcess, timeout: float = 60.0) -> dict[tuple[str, tuple], float]:
+    """A scrape once every worker has written its counts (each does about once a second):
+    two scrapes 1.5 s apart that agree, apart from the scrapes' own requests."""
+
+    def steady(samples: dict) -> dict:
+        return {k: v for k, v in samples.items() if ("route", "/metrics") not in k[1]}
+
+    deadline = time.monotonic() + timeout
+    previous = scrape(srv)
+    while True:
+        time.sleep(1.5)
+        current = scrape(srv)
+        if steady(current) == steady(previous) or time.monotonic() > deadline:
+            return current
+        previous = current
 
 
 def value(samples: dict, name: str, **labels: str) -> float:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import User, unique_name
 from tests.hardening.api import create_client, login, password_grant, refresh_grant
-from tests.ops.conftest import delta, json_log, scrape, value
+from tests.ops.conftest import delta, json_log, scrape, settled, value
 from tests.support.server import ServerProcess
 
 DURATION = "agave_server_request_duration_seconds_count"
@@ -53,7 +53,7 @@ def test_counts_are_exact_across_two_workers(srv: ServerProcess) -> None:
     srv.add_user(user.username, user.password)
     with srv.client() as http:
         client = create_client(http, user)
-    before = scrape(srv)
+    before = settled(srv)
 
     def call(method: str, path: str, **kw) -> httpx.Response:
         # A connection of its own each time: both workers get some of the requests.
@@ -76,7 +76,7 @@ def test_counts_are_exact_across_two_workers(srv: ServerProcess) -> None:
         assert call("POST", "/token", auth=wrong, data=cc).status_code == 401
     assert call("POST", "/token", auth=wrong, data=cc).status_code == 429
 
-    after = scrape(srv)
+    after = settled(srv)
     assert delta(before, after, DURATION, method="GET", route="/health", status="200") == 17
     assert delta(before, after, DURATION, method="POST", route="/token", status="200") == 5
     assert delta(before, after, DURATION, method="POST", route="/token", status="400") == 1
@@ -110,7 +110,7 @@ def test_labels_come_from_known_sets(srv: ServerProcess) -> None:
         http.get("/<script>/" + "A" * 300)
         http.request("BREW", "/health")
         http.post("/token", data={"grant_type": "x" * 100})
-    samples = scrape(srv)
+    samples = settled(srv)
     for (name, labels), _ in samples.items():
         labels = dict(labels)
         if "route" in labels:

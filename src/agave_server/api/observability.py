@@ -14,6 +14,7 @@ peer address before uvicorn's proxy-header handling rewrites ``client`` from
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
@@ -126,7 +127,8 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), echoed]}
+                # A new list: a Response's own header list must not grow.
+                message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
         token = agave_logging.REQUEST_ID.set(request_id)
@@ -161,6 +163,13 @@ class Observe:
             user=user,
             address=peer[0] if peer else None,
         )
+
+
+async def flush_metrics_periodically() -> None:
+    """Write this worker's request counts every ``metrics.FLUSH_SECONDS`` (app lifespan)."""
+    while True:
+        await asyncio.sleep(metrics.FLUSH_SECONDS)
+        metrics.flush()
 
 
 class PeerAddress:

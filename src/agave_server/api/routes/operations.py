@@ -51,6 +51,7 @@ def _allow_list(cidrs: str) -> AddressAllowList:
 async def prometheus_metrics(request: Request) -> Response:
     if not _allow_list(state(request).settings.metrics_allow).allows_request(request.scope):
         raise HTTPException(404)
+    metrics.flush()  # this worker's latest counts; the others' are at most a second old
     body = await run_in_threadpool(metrics.exposition)  # reads every worker's files
     return Response(body, media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
