@@ -120,8 +120,9 @@ class _KeySource:
         from joserfc.jwk import KeySet
 
         if self._given is not None:
+            # The one key given: used whatever kid the token names (a PEM has none).
             if self._keys is None:
-                self._keys = KeySet([_import_key(self._given)])
+                self._keys = _import_key(self._given)
             return self._keys
         with self._lock:
             age = time.monotonic() - self._fetched_at
