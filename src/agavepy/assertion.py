@@ -211,9 +211,15 @@ class AssertionVerifier:
     # -- the one function --------------------------------------------------
     def verify(self, assertion: str | None) -> GatewayIdentity:
         """The identity in a compact JWT, or ``InvalidAssertion`` saying why not."""
-        from joserfc import jwt
-        from joserfc.errors import JoseError
-        from joserfc.jwt import JWTClaimsRegistry
+        try:
+            from joserfc import jwt
+            from joserfc.errors import JoseError
+            from joserfc.jwt import JWTClaimsRegistry
+        except ImportError:
+            raise AgaveError(
+                "verifying gateway assertions needs joserfc, which is not installed",
+                hint="pip install joserfc (or agave-oauth[server])",
+            ) from None
 
         if not assertion:
             raise InvalidAssertion(f"no {self.header} header: the call did not pass the gateway")
