@@ -202,6 +202,8 @@ def _startup_section(results: dict) -> list[str]:
 def _gateway_section(results: dict) -> list[str]:
     runs = results["runs"].get("ours", {})
     first = results.get("gateway_first_call")
+    if results.get("gateway_skipped"):
+        return [f"Not measured: {results['gateway_skipped']}."]
     if not first and "gateway_warm" not in runs:
         return ["Not measured."]
     rows = [

@@ -179,6 +179,8 @@ def _error_check(results: dict) -> list[Check]:
 
 
 def _gateway_checks(results: dict) -> list[Check]:
+    if results.get("gateway_skipped"):
+        return []
     eff = efficiency(results, "decide_warm")
     cpu = cpu_efficiency(results, "decide_warm")
     measured = "—" if eff is None else f"{eff:.3f}"
