@@ -22,15 +22,24 @@ from starlette.responses import Response
 
 from . import __version__, access_log
 from .api.context import AppState
-from .api.envelope import error_envelope
+from .api.envelope import error_envelope, oauth_error
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, health, keys, profiles, tenants, token
+from .api.routes import (
+    clients,
+    discovery,
+    health,
+    introspection,
+    keys,
+    profiles,
+    tenants,
+    token,
+)
 from .api.routes import gateway as gateway_route
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
-from .oauth.keys import KeyRing
+from .oauth.keys import KeyRing, KeyUnavailable
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
@@ -79,6 +88,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         return error_envelope(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(KeyUnavailable)
+    async def signing_key_unavailable(request: Request, exc: KeyUnavailable) -> Response:
+        log.error("cannot sign on %s %s: %s", request.method, request.url.path, exc)
+        return oauth_error(
+            500,
+            "server_error",
+            "The server cannot use this tenant's signing key; the server log says why.",
+        )
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> Response:
@@ -221,7 +239,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=signing_keys,
         gateway=_gateway(db, settings, signing_keys),
     )
-    for module in (health, tenants, clients, token, profiles, keys, gateway_route):
+    for module in (
+        health,
+        tenants,
+        clients,
+        token,
+        profiles,
+        keys,
+        introspection,
+        discovery,
+        gateway_route,
+    ):
         app.include_router(module.router)
     _install_error_handlers(app)
     if settings.redis_url:

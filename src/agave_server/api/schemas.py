@@ -221,6 +221,27 @@ class Jwks(BaseModel):
     keys: list[Jwk]
 
 
+class IntrospectionOut(BaseModel):
+    active: bool
+    scope: str | None = None
+    client_id: str | None = None
+    username: str | None = None
+    sub: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    iss: str | None = None
+    token_type: str | None = None
+
+
+class DiscoveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+
+
 CREATE_CLIENT_BODY = _body(
     {
         "clientName": {"type": "string", "pattern": _NAME},
@@ -258,6 +279,15 @@ TOKEN_BODY = _body(
     ["grant_type"],
 )
 REVOKE_BODY = _body(
+    {
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+        **CLIENT_SECRET_POST,
+    },
+    ["token"],
+)
+
+INTROSPECT_BODY = _body(
     {
         "token": {"type": "string"},
         "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
