@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.gateway.conftest import Gateway, bearer, new_app, token_for
 from tests.support.nginx import NginxProcess, require_nginx
-from tests.support.server import free_port
+from tests.support.server import AGAVE_SERVER, free_port
 
 
 def _fails(gateway: Gateway, *args: str) -> str:
@@ -131,3 +131,18 @@ def test_the_gateway_over_tls(gateway: Gateway, tmp_path) -> None:
         sent = {k.lower(): v for k, v in r.json()["headers"]}
         assert sent["x-forwarded-proto"] == "https" and "authorization" not in sent
         assert http.get(base + "/echo/v2/tls").status_code == 401
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(gateway: Gateway) -> None:
+    srv = gateway.admin_server
+    env = {**srv.env, "AGAVE_SERVER_TRUSTED_PROXIES": "10.0.0.0/24,proxy.example"}
+    res = subprocess.run(
+        [AGAVE_SERVER, "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 1
+    assert "AGAVE_SERVER_TRUSTED_PROXIES" in res.stderr and "'proxy.example'" in res.stderr
+    assert "Traceback" not in res.stderr
