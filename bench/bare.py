@@ -12,10 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class BareServer:
-    """``uvicorn bench.bare_app:app --workers N`` on a free loopback port."""
+    """``uvicorn bench.bare_app:app --workers N`` (or another app) on a free loopback port."""
 
-    def __init__(self, workers: int, log_path: Path) -> None:
+    def __init__(
+        self, workers: int, log_path: Path, app: str = "bench.bare_app:app", probe: str = "/health"
+    ) -> None:
         self.workers = workers
+        self.app = app
+        self.probe = probe
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -28,7 +32,7 @@ class BareServer:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "bench.bare_app:app",
+                self.app,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -45,7 +49,7 @@ class BareServer:
             start_new_session=True,
         )
         log.close()
-        wait_http(f"{self.url}/health", want=200, proc=self.proc, timeout=60)
+        wait_http(f"{self.url}{self.probe}", want=200, proc=self.proc, timeout=60)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -34,6 +34,7 @@ class Load:
     bearer: str | None = None
     form: dict[str, str] = field(default_factory=dict)
     bodies: Path | None = None
+    headers: list[str] = field(default_factory=list)  # 'Name: value'
 
     def args(self) -> list[str]:
         out = ["--url", self.url]
@@ -45,6 +46,8 @@ class Load:
             out += ["--form", f"{key}={value}"]
         if self.bodies:
             out += ["--bodies", str(self.bodies)]
+        for header in self.headers:
+            out += ["--header", header]
         return out
 
 

@@ -21,6 +21,9 @@ SCENARIOS = {
     "introspection": "introspection, `POST /oauth2/introspect` (RFC 7662, Basic)",
     "me_jwt": "bearer validation with a JWT access token (RFC 9068), `/profiles/v2/me`",
     "client_create": "client create, `POST /clients/v2` (Basic)",
+    "decide_warm": "gateway decision, `GET /gateway/decide` (warm token, assertion cached)",
+    "gateway_warm": "through nginx + auth_request to a trivial backend (warm token)",
+    "nginx_noauth": "the same backend through nginx without auth_request",
 }
 
 
@@ -75,6 +78,9 @@ def _scenario_rows(results: dict) -> list[str]:
             "me",
             "me_jwt",
             "introspection",
+            "decide_warm",
+            "gateway_warm",
+            "nginx_noauth",
             "client_create",
         )
         if k in ours or k in peer
@@ -232,6 +238,36 @@ def _startup_section(results: dict) -> list[str]:
     return rows
 
 
+def _gateway_section(results: dict) -> list[str]:
+    runs = results["runs"].get("ours", {})
+    first = results.get("gateway_first_call")
+    if results.get("gateway_skipped"):
+        return [f"Not measured: {results['gateway_skipped']}."]
+    if not first and "gateway_warm" not in runs:
+        return ["Not measured."]
+    rows = [
+        "nginx runs the config `agave-server gateway nginx-config` printed (one worker, no "
+        "access log), `auth_request` to our server; the backend is a bare Starlette app "
+        "(`bench/backend_app.py`, one uvicorn worker). The plain nginx is the same proxying "
+        "without `auth_request`. All of them share the machine's cores.",
+        "",
+    ]
+    warm, plain = runs.get("gateway_warm"), runs.get("nginx_noauth")
+    if warm and plain and plain["rps"]:
+        rows.append(
+            f"- Through the gateway {warm['rps']:,.1f} req/s against {plain['rps']:,.1f} "
+            f"without auth: **{warm['rps'] / plain['rps']:.2f}×**."
+        )
+    if first:
+        rows.append(
+            f"- A fresh token's first call (the assertion is signed, RS256): p50 "
+            f"**{first['first_p50_ms']:.1f} ms** (p90 {first['first_p90_ms']:.1f}); the "
+            f"same token's next call: p50 **{first['warm_p50_ms']:.1f} ms** (p90 "
+            f"{first['warm_p90_ms']:.1f}); {first['calls']} tokens, one at a time."
+        )
+    return rows
+
+
 def _rss_section(results: dict) -> list[str]:
     rss = results.get("rss") or {}
     if not rss:
@@ -294,6 +330,10 @@ def render(results: dict, notes: str = "") -> str:
         "## Clients list: first-page latency by number of clients",
         "",
         *_list_section(results),
+        "",
+        "## Gateway",
+        "",
+        *_gateway_section(results),
         "",
         "## CLI start-up",
         "",

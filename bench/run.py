@@ -53,10 +53,12 @@ PHASES = (
     "me",
     "introspection",
     "me_jwt",
+    "gateway",
     "client_create",
     "lists",
     "startup",
 )
+FRESH_TOKENS = 200  # first calls of fresh tokens timed (smoke: 10)
 
 
 @dataclass
@@ -422,6 +424,30 @@ class Bench:
         cap = None if key == "me" else PEER_WARMUP_REQUESTS
         self.record("peer", key, self.load("peer", key, load, warmup_requests=cap))
 
+    def gateway_scenarios(self) -> None:
+        """nginx + auth_request to our decision vs plain nginx vs the decision alone."""
+        from bench.gateway import GatewaySetup
+
+        o = self.ours
+        assert o is not None
+        if not GatewaySetup.available():
+            # Not a failure of the run: the machine lacks nginx (CI installs it).
+            self.results["gateway_skipped"] = "nginx is not installed"
+            print("[bench] gateway scenarios skipped: nginx is not installed", flush=True)
+            return
+        setup = GatewaySetup(o, self.workdir / "gateway")
+        (self.workdir / "gateway").mkdir(exist_ok=True)
+        try:
+            setup.start()
+            token = setup.token()
+            for key, load in setup.loads(token).items():
+                self.record("ours", key, self.load("ours", key, load))
+            fresh = setup.fresh_tokens(10 if self.s.duration <= 1 else FRESH_TOKENS)
+            self.results["gateway_first_call"] = setup.first_vs_warm(fresh)
+            print(f"[bench] gateway first vs warm: {self.results['gateway_first_call']}")
+        finally:
+            setup.stop()
+
     def client_create(self) -> None:
         """``POST /clients/v2`` with a new name each time (a bodies file: each line sent once)."""
         o = self.ours
@@ -554,6 +580,8 @@ class Bench:
                 if any(self.s.wants(x) for x in ("password", "client_create", "lists")):
                     self.attempt("argon2 limit", self.hash_limit)
             self.token_scenarios()
+            if self.ours is not None and self.s.wants("gateway"):
+                self.attempt("gateway", self.gateway_scenarios)
             if self.ours is not None:
                 if self.s.wants("client_create"):
                     self.attempt("ours/client_create", self.client_create)

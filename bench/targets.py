@@ -253,11 +253,37 @@ def _error_check(results: dict) -> list[Check]:
     ]
 
 
+def _gateway_checks(results: dict) -> list[Check]:
+    if results.get("gateway_skipped"):
+        return []
+    eff = efficiency(results, "decide_warm")
+    cpu = cpu_efficiency(results, "decide_warm")
+    measured = "—" if eff is None else f"{eff:.3f}"
+    if cpu is not None:
+        measured += f" (by CPU per request: {cpu:.3f})"
+    warm = _rps(results, "ours", "gateway_warm")
+    plain = _rps(results, "ours", "nginx_noauth")
+    ratio = warm / plain if warm is not None and plain else None
+    return [
+        Check(
+            "gateway decision (warm token): efficiency ≥ 0.5",
+            measured,
+            _verdict(None if eff is None else eff >= 0.5),
+        ),
+        Check(
+            "a call through the gateway ≥ 0.4× the same call through nginx without auth",
+            "—" if ratio is None else f"{ratio:.2f}×",
+            _verdict(None if ratio is None else ratio >= 0.4),
+        ),
+    ]
+
+
 def check_all(results: dict) -> list[Check]:
     return [
         *_efficiency_checks(results),
         *_oauth_checks(results),
         *_oidc_checks(results),
+        *_gateway_checks(results),
         *_tail_checks(results),
         *_hash_checks(results),
         *_list_check(results),

@@ -120,8 +120,9 @@ class _KeySource:
         from joserfc.jwk import KeySet
 
         if self._given is not None:
+            # The one key given: used whatever kid the token names (a PEM has none).
             if self._keys is None:
-                self._keys = KeySet([_import_key(self._given)])
+                self._keys = _import_key(self._given)
             return self._keys
         with self._lock:
             age = time.monotonic() - self._fetched_at
@@ -210,9 +211,15 @@ class AssertionVerifier:
     # -- the one function --------------------------------------------------
     def verify(self, assertion: str | None) -> GatewayIdentity:
         """The identity in a compact JWT, or ``InvalidAssertion`` saying why not."""
-        from joserfc import jwt
-        from joserfc.errors import JoseError
-        from joserfc.jwt import JWTClaimsRegistry
+        try:
+            from joserfc import jwt
+            from joserfc.errors import JoseError
+            from joserfc.jwt import JWTClaimsRegistry
+        except ImportError:
+            raise AgaveError(
+                "verifying gateway assertions needs joserfc, which is not installed",
+                hint="pip install joserfc (or agave-oauth[server])",
+            ) from None
 
         if not assertion:
             raise InvalidAssertion(f"no {self.header} header: the call did not pass the gateway")

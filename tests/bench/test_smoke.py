@@ -64,6 +64,9 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
         "list_100",
         "list_1000",
     }
+    if not results.get("gateway_skipped"):  # nginx is there (CI installs it)
+        expected |= {"decide_warm", "gateway_warm", "nginx_noauth"}
+        assert results["gateway_first_call"]["calls"] > 0
     assert expected <= set(ours)
     assert results["runs"]["bare"]["health"]["requests"] > 0
     for key, run in {**ours, **results["runs"]["bare"]}.items():
@@ -81,6 +84,7 @@ def test_report_holds_the_required_sections(smoke) -> None:
         "## Targets",
         "## Password hashing",
         "## Clients list",
+        "## Gateway",
         "## CLI start-up",
         "## Server memory",
     ):

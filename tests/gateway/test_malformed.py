@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from tests.gateway.conftest import Gateway, bearer, new_app, raw_request, token_for
 
 

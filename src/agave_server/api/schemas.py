@@ -132,6 +132,23 @@ class Fault(BaseModel):
     fault: FaultDetail
 
 
+class GatewayFaultDetail(BaseModel):
+    code: str = Field(description="900901, 900908, 900800, or the HTTP status (400, 404)")
+    message: str
+    description: str
+    type: str | None = Field(default=None, description="'Status report' for 400/404")
+    nextAccessTime: str | None = Field(default=None, description="900800 only")
+
+
+class GatewayFault(BaseModel):
+    fault: GatewayFaultDetail
+
+
+class GatewayAllowed(BaseModel):
+    decision: Literal["allow"]
+    apiContext: str
+
+
 class OAuthError(BaseModel):
     error: Literal[
         "invalid_request",

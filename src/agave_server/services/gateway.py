@@ -40,8 +40,8 @@ _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
 
 
 def assertion_header(tenant_code: str) -> str:
-    """``X-JWT-Assertion-`` + the tenant code with ``.`` and ``_`` as ``-`` (nginx drops
-    header names with underscores; Agave's services look the name up case-insensitively)."""
+    """``X-JWT-Assertion-`` + the tenant code with ``.`` and ``_`` as ``-`` (Agave's services
+    replaced the dots; underscores go too, because nginx drops header names that have them)."""
     return "X-JWT-Assertion-" + tenant_code.replace(".", "-").replace("_", "-")
 
 
@@ -51,7 +51,7 @@ class Caller:
 
     user: User
     client_id: int
-    token_key: str  # stable per token (a digest or the JWT's jti): the assertion cache key
+    token_key: str  # the token's digest: the assertion cache key
 
 
 @dataclass(frozen=True)

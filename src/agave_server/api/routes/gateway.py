@@ -21,7 +21,7 @@ from ...storage.records import Tenant
 from ..context import state, tenant_of
 from ..envelope import json_bytes
 from ..hot_paths import hot
-from .docs import error_responses
+from ..schemas import GatewayAllowed, GatewayFault
 
 router = APIRouter(tags=["gateway"])
 _NO_STORE = "no-store"
@@ -68,7 +68,9 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
     if decision.status == 200:
         assert tenant is not None and decision.assertion is not None
         headers[service.assertion_header(tenant.code)] = decision.assertion
-        return Response(b"", 200, headers)
+        context = decision.api.context if decision.api else ""
+        body = json_bytes({"decision": "allow", "apiContext": context})
+        return Response(body, 200, headers, media_type="application/json")
     body = json_bytes(decision.fault)
     headers["X-Agave-Status"] = str(decision.status)
     headers["X-Agave-Fault"] = body.decode("ascii", "replace")
@@ -88,8 +90,16 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
         "and `Retry-After` for 429."
     ),
     responses={
-        200: {"description": "Allowed: the assertion is in X-JWT-Assertion-<tenant>"},
-        **error_responses(401, 403),
+        200: {
+            "model": GatewayAllowed,
+            "description": "Allowed: the assertion is in X-JWT-Assertion-<tenant>",
+        },
+        401: {"model": GatewayFault, "description": "900901 (X-Agave-Status: 401)"},
+        403: {
+            "model": GatewayFault,
+            "description": "Refused: X-Agave-Status 400, 403 (900908), 404 or 429 (900800, "
+            "with Retry-After)",
+        },
     },
     openapi_extra={"security": [{"bearerAuth": []}]},
 )
