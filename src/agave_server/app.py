@@ -25,14 +25,26 @@ from .api.context import AppState
 from .api.envelope import error_envelope
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, device, health, profiles, tenants, token
+from .api.routes import (
+    clients,
+    device,
+    discovery,
+    health,
+    introspection,
+    keys,
+    profiles,
+    tenants,
+    token,
+)
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
+from .oauth.keys import KeyRing
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
 from .storage import device_codes as device_code_store
+from .storage import signing_keys as key_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
@@ -58,12 +70,16 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from .pages.render import not_found_page, wants_page
+
     @app.exception_handler(AgaveError)
     async def agave_error(request: Request, exc: AgaveError) -> Response:
         return error_envelope(exc.status, exc.message, exc.headers, request.query_params)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):  # a person's browser: a page
+            return not_found_page(request)
         if exc.status_code == 404:
             message = f"No such resource: {request.method} {request.url.path[:200]}"
         elif exc.status_code == 405:
@@ -141,6 +157,13 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def purge_browser_state(db: Database) -> tuple[int, int]:
+    """Ended or expired browser sessions, and authorization codes past their replay window."""
+    from .storage import authorization_codes, browser_sessions
+
+    return browser_sessions.purge(db), authorization_codes.purge(db)
+
+
 async def _purge_periodically(db: Database, settings: Settings) -> None:
     """Delete dead tokens now and then, so the table stays proportional to live tokens.
 
@@ -157,6 +180,8 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             await run_in_threadpool(device_code_store.purge, db)
+            await run_in_threadpool(key_store.purge, db)
+            await run_in_threadpool(purge_browser_state, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -185,13 +210,17 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
-    from .pages import assets, authorize, login
+    from .api.routes import userinfo
+    from .oauth.oidc import register_metadata
+    from .pages import assets, authorize, login, logout
     from .pages import device as device_page
     from .pages.headers import SecurityHeaders
     from .pages.render import answer_page
 
-    for module in (assets, login, authorize, device_page):
+    for module in (assets, login, authorize, logout, device_page):
         app.include_router(module.router)
+    app.include_router(userinfo.router)  # JSON for relying parties, not a page
+    register_metadata(app.state.agave.oauth.metadata)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
 
@@ -205,6 +234,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
     writes = WriteBatcher(db) if db.is_sqlite else None
+    signing_keys = KeyRing(db, settings)
     app = AgaveApp(
         title="Agave tenant server",
         version=__version__,
@@ -219,10 +249,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db=db,
         tenants=TenantDirectory(db, settings.tenant_cache_seconds),
         throttle=throttle,
-        oauth=AgaveAuthorizationServer(db, settings, throttle),
+        oauth=AgaveAuthorizationServer(db, settings, throttle, signing_keys),
         writes=writes,
+        keys=signing_keys,
     )
-    for module in (health, tenants, clients, token, profiles):
+    for module in (health, tenants, clients, token, profiles, keys, introspection, discovery):
         app.include_router(module.router)
     app.include_router(device.router)
     _install_pages(app)

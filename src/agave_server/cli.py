@@ -77,6 +77,12 @@ class Ctx:
 
         return tenants.require(self.db, code)
 
+    @property
+    def keys(self):
+        from .oauth.keys import KeyRing
+
+        return KeyRing(self.db, self.settings)
+
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -172,11 +178,36 @@ def tenants() -> None:
 @click.option("--contact-url", default="")
 @pass_ctx
 def tenants_add(ctx: Ctx, code, name, base_url, contact_name, contact_email, contact_url) -> None:
-    """Add a tenant and seed its catalogue with the eleven default APIs."""
+    """Add a tenant, seed its catalogue with the eleven default APIs, make its signing key."""
     from .services import tenants as service
 
-    tenant = service.add(ctx.db, code, name, base_url, contact_name, contact_email, contact_url)
+    tenant = service.add(
+        ctx.db, code, name, base_url, contact_name, contact_email, contact_url, keys=ctx.keys
+    )
     click.echo(f"tenant {tenant.code} added at {tenant.base_url}")
+
+
+@tenants.command("update")
+@click.argument("code")
+@click.option(
+    "--access-token-format",
+    type=click.Choice(["opaque", "jwt"]),
+    default=None,
+    help="opaque: base62 strings (the Agave wire's default); jwt: RFC 9068 signed JWTs.",
+)
+@pass_ctx
+def tenants_update(ctx: Ctx, code: str, access_token_format: str | None) -> None:
+    """Change a tenant's settings (tokens already issued keep working)."""
+    from .services import tenants as service
+
+    tenant = ctx.tenant(code)
+    changes = []
+    if access_token_format is not None:
+        tenant = service.set_access_token_format(ctx.db, tenant, access_token_format)
+        changes.append(f"access token format {tenant.access_token_format}")
+    if not changes:
+        raise click.UsageError("nothing to change: give an option, e.g. --access-token-format")
+    click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
 
 
 @tenants.command("list")
@@ -370,6 +401,99 @@ def apis_remove(ctx: Ctx, name, tenant_code, api_version, provider) -> None:
     click.echo(f"API {name} {api_version} removed")
 
 
+# -- clients -------------------------------------------------------------------------------
+
+
+@cli.group()
+def clients() -> None:
+    """OAuth clients: what only the operator may change about them."""
+
+
+@clients.command("set")
+@click.argument("name")
+@click.option("--tenant", "tenant_code", required=True, help="Tenant code.")
+@click.option("--owner", default=None, help="The client's owner (when several have NAME).")
+@click.option(
+    "--resource-server/--no-resource-server",
+    default=None,
+    help="May introspect every token of its tenant (RFC 7662), not only its own.",
+)
+@pass_ctx
+def clients_set(ctx: Ctx, name: str, tenant_code: str, owner: str | None, resource_server):
+    """Change operator-only settings of a client."""
+    from .services import clients as service
+
+    tenant = ctx.tenant(tenant_code)
+    if resource_server is None:
+        raise click.UsageError("nothing to change: give --resource-server or --no-resource-server")
+    client, user = service.set_resource_server(ctx.db, tenant, name, owner, resource_server)
+    state = "a resource server" if resource_server else "not a resource server"
+    click.echo(f"client {client.name} of {user.username} in {tenant.code} is now {state}")
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """A tenant's token-signing keys (published at /oauth2/jwks)."""
+
+
+def _key_status(row, at: int) -> str:
+    if row.drop_at is not None and row.drop_at <= at:
+        return "dropped"
+    if row.signs_from > at:
+        return "published, signs from " + _when(row.signs_from)
+    if row.retires_at is not None and row.retires_at <= at:
+        return "retired, published until " + _when(row.drop_at)
+    return "signing"
+
+
+def _when(t: int | None) -> str:
+    import datetime
+
+    if t is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@keys.command("list")
+@click.option("--tenant", "tenant_code", required=True, help="Tenant code.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def keys_list(ctx: Ctx, tenant_code: str, as_json: bool) -> None:
+    """List the tenant's keys (never the private keys)."""
+    from .storage import now
+    from .storage import signing_keys as store
+
+    tenant = ctx.tenant(tenant_code)
+    ctx.keys.published(tenant)  # a tenant of an older release gets its first key now
+    at = now()
+    rows = [r for r in store.all_keys(ctx.db, tenant.id) if r.drop_at is None or r.drop_at > at]
+    if as_json:
+        fields = ("kid", "alg", "created_at", "signs_from", "retires_at", "drop_at")
+        out = [{**{f: getattr(r, f) for f in fields}, "status": _key_status(r, at)} for r in rows]
+        click.echo(json.dumps(out, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r.kid:<18} {r.alg:<6} {_key_status(r, at)}")
+
+
+@keys.command("rotate")
+@click.option("--tenant", "tenant_code", required=True, help="Tenant code.")
+@click.option("--alg", type=click.Choice(["RS256", "ES256"]), default="RS256", show_default=True)
+@pass_ctx
+def keys_rotate(ctx: Ctx, tenant_code: str, alg: str) -> None:
+    """Add a signing key: published now, signing after one JWKS cache lifetime; the old key
+    stays published until every token it signed has expired."""
+    tenant = ctx.tenant(tenant_code)
+    row = ctx.keys.rotate(tenant, alg)
+    click.echo(
+        f"key {row.kid} ({row.alg}) added to {tenant.code}: published now, "
+        f"signs from {_when(row.signs_from)}"
+    )
+
+
 # -- housekeeping --------------------------------------------------------------------------
 
 
@@ -377,14 +501,20 @@ def apis_remove(ctx: Ctx, name, tenant_code, api_version, provider) -> None:
 @pass_ctx
 def purge(ctx: Ctx) -> None:
     """Delete expired and revoked tokens and stale login-failure counters."""
-    from .storage import throttle, tokens
+    from .storage import signing_keys, throttle, tokens
 
     counts = tokens.purge(ctx.db)
     stale = throttle.purge(ctx.db, ctx.settings.login_window)
+    dropped = signing_keys.purge(ctx.db)
     click.echo(
         f"removed {counts['removed']} tokens ({counts['revoked_removed']} revoked), "
-        f"{counts['remaining']} remain; removed {stale} stale login counters"
+        f"{counts['remaining']} remain; removed {stale} stale login counters, "
+        f"{dropped} dropped signing keys"
     )
+    from .app import purge_browser_state
+
+    sessions, codes = purge_browser_state(ctx.db)
+    click.echo(f"removed {sessions} ended browser sessions and {codes} old authorization codes")
 
 
 def main() -> None:

@@ -1,15 +1,16 @@
 """The tenant's OAuth endpoints as plain functions: request in, typed answer out, no prompts.
 
 Shared by ``Agave`` and the standalone :class:`agavepy.token.Token`: they
-take a :class:`Transport`, the tenant's base URL and the client's key and
-secret, and return typed values (:class:`TokenPair`,
-:class:`DeviceAuthorization`). A client without a secret is a public client
-(the tenant's built-in ``agave-cli``): it sends ``client_id`` in the form
-instead of HTTP Basic (RFC 6749 §2.3, token endpoint auth method ``none``).
-Besides the password and refresh grants: the device authorization grant
-(RFC 8628) and the authorization code grant with PKCE for a loopback
-redirect (RFC 7636, RFC 8252). RFC 6749 errors are mapped to the SDK's
-exceptions here; the password never appears in one.
+take a :class:`Transport`, where the endpoints are (:class:`Endpoints` from
+the tenant's discovery document, or a base URL for the Agave defaults) and
+the client's key and secret, and return typed values. A client without a
+secret is a public client (the tenant's built-in ``agave-cli``): it sends
+``client_id`` in the form instead of HTTP Basic (RFC 6749 section 2.3, token
+endpoint auth method ``none``). Besides the password and refresh grants,
+revocation and introspection: the device authorization grant (RFC 8628) and
+the authorization code grant with PKCE for a loopback redirect (RFC 7636,
+RFC 8252). RFC 6749 errors are mapped to the SDK's exceptions here; the
+password never appears in one.
 """
 
 from __future__ import annotations
@@ -22,20 +23,24 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from agavepy._discovery import Endpoints, as_endpoints
 from agavepy._transport import Transport, error_from_response, json_body
 from agavepy.errors import (
     AgaveError,
     AuthenticationError,
     BadRequestError,
+    ClientAuthenticationError,
     LoginDeniedError,
     LoginExpiredError,
+    NotFoundError,
+    PermissionDeniedError,
     TokenExpiredError,
 )
-from agavepy.models import DeviceAuthorization, TokenPair
+from agavepy.models import DeviceAuthorization, TokenInfo, TokenPair
 
 SCOPE = "PRODUCTION"  # what agavepy and agave-cli send
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-#: RFC 8628 §3.5: after ``slow_down`` the interval grows by 5 seconds for good.
+#: RFC 8628 section 3.5: after ``slow_down`` the interval grows by 5 seconds for good.
 SLOW_DOWN_STEP = 5
 
 
@@ -54,14 +59,15 @@ def endpoint(base_url: str, path: str) -> str:
 
 def _token_request(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     data: dict[str, str],
     action: str,
 ) -> TokenPair:
+    url = as_endpoints(where).token
     auth = _client_auth(api_key, api_secret, data)
-    response = transport.request("POST", endpoint(base_url, "token"), data=data, auth=auth)
+    response = transport.request("POST", url, data=data, auth=auth)
     if not response.is_success:
         raise _token_error(response, data["grant_type"], action)
     body = json_body(response)
@@ -78,12 +84,11 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
     said = body.get("error_description") if isinstance(body, dict) else None
     status = response.status_code
     if code == "invalid_client" or status == 401:
-        return AuthenticationError(
+        return ClientAuthenticationError(
             f"{action} failed: the client's key and secret were refused",
             status=status,
             response=response,
             server_message=said,
-            hint="the client may have been deleted; create one with clients_create()",
         )
     if code == "invalid_grant" and grant_type == "refresh_token":
         return TokenExpiredError(
@@ -112,7 +117,7 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
 
 def password_grant(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     username: str,
@@ -120,26 +125,72 @@ def password_grant(
 ) -> TokenPair:
     """A new token pair for ``username`` (grant_type=password)."""
     data = {"grant_type": "password", "username": username, "password": password, "scope": SCOPE}
-    return _token_request(transport, base_url, api_key, api_secret, data, "getting a token")
+    return _token_request(transport, where, api_key, api_secret, data, "getting a token")
 
 
 def refresh_grant(
-    transport: Transport, base_url: str, api_key: str, api_secret: str, refresh_token: str
+    transport: Transport,
+    where: Endpoints | str,
+    api_key: str,
+    api_secret: str,
+    refresh_token: str,
 ) -> TokenPair:
     """A new token pair from a refresh token; the old pair stops working (rotation)."""
     if not refresh_token:
         raise TokenExpiredError("no refresh token to refresh with")
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "scope": SCOPE}
-    return _token_request(transport, base_url, api_key, api_secret, data, "refreshing the token")
+    return _token_request(transport, where, api_key, api_secret, data, "refreshing the token")
 
 
-def revoke(transport: Transport, base_url: str, api_key: str, api_secret: str, token: str) -> None:
+def revoke(
+    transport: Transport, where: Endpoints | str, api_key: str, api_secret: str, token: str
+) -> None:
     """Revoke an access or refresh token (RFC 7009: unknown tokens are not an error)."""
+    url = as_endpoints(where).revocation
     data = {"token": token}
     auth = _client_auth(api_key, api_secret, data)
-    response = transport.request("POST", endpoint(base_url, "revoke"), data=data, auth=auth)
+    response = transport.request("POST", url, data=data, auth=auth)
     if not response.is_success:
         raise _token_error(response, "revoke", "revoking the token")
+
+
+def introspect(
+    transport: Transport, where: Endpoints | str, api_key: str, api_secret: str, token: str
+) -> TokenInfo:
+    """What the tenant says about a token (RFC 7662), asked as the client ``api_key``.
+
+    An inactive token (revoked, expired, junk, another tenant's, or one this client may not
+    look at) is a :class:`TokenInfo` with ``active`` False, not an error: that is the answer.
+    """
+    url = as_endpoints(where).introspection
+    response = transport.request("POST", url, data={"token": token}, auth=(api_key, api_secret))
+    action = "introspecting the token"
+    if response.status_code == 404:
+        raise NotFoundError(
+            f"{action} failed: the tenant has no introspection endpoint at {url}",
+            status=404,
+            response=response,
+            hint="this tenant does not offer RFC 7662 introspection",
+        )
+    if response.status_code == 403:
+        body = json_body(response)
+        said = body.get("error_description") if isinstance(body, dict) else None
+        raise PermissionDeniedError(
+            f"{action} failed: the client may not introspect tokens",
+            status=403,
+            response=response,
+            server_message=said,
+        )
+    if not response.is_success:
+        raise _token_error(response, "introspection", action)
+    body = json_body(response)
+    if not isinstance(body, dict) or not isinstance(body.get("active"), bool):
+        raise AgaveError(
+            f"{action} failed: the answer is not an RFC 7662 introspection response",
+            status=response.status_code,
+            response=response,
+        )
+    return TokenInfo.from_json(body)
 
 
 # -- RFC 8628: the device authorization grant ---------------------------------------------
@@ -147,7 +198,7 @@ def revoke(transport: Transport, base_url: str, api_key: str, api_secret: str, t
 
 def device_authorization(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str = "",
     scope: str = SCOPE,
@@ -155,9 +206,8 @@ def device_authorization(
     """Start a device login: the code a person types at the verification URI."""
     data = {"scope": scope}
     auth = _client_auth(api_key, api_secret, data)
-    response = transport.request(
-        "POST", endpoint(base_url, "oauth2/device/authorize"), data=data, auth=auth
-    )
+    url = as_endpoints(where).device_authorization
+    response = transport.request("POST", url, data=data, auth=auth)
     if response.status_code == 404:
         raise AgaveError(
             "starting the login failed: this tenant has no device login",
@@ -183,7 +233,7 @@ class SlowDown(AuthorizationPending):
 
 def device_token(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     device_code: str,
@@ -191,7 +241,8 @@ def device_token(
     """One poll: the pair once approved; AuthorizationPending/SlowDown while waiting."""
     data = {"grant_type": DEVICE_GRANT, "device_code": device_code}
     auth = _client_auth(api_key, api_secret, data)
-    response = transport.request("POST", endpoint(base_url, "token"), data=data, auth=auth)
+    url = as_endpoints(where).token
+    response = transport.request("POST", url, data=data, auth=auth)
     if response.is_success:
         body = json_body(response)
         if not isinstance(body, dict) or not body.get("access_token"):
@@ -212,7 +263,7 @@ def device_token(
 
 def wait_for_device_token(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     authorization: DeviceAuthorization,
@@ -231,7 +282,7 @@ def wait_for_device_token(
         if clock() >= authorization.expires_at + interval:
             raise LoginExpiredError("logging in failed: the code expired before it was approved")
         try:
-            return device_token(transport, base_url, api_key, api_secret, authorization.device_code)
+            return device_token(transport, where, api_key, api_secret, authorization.device_code)
         except SlowDown:
             interval += SLOW_DOWN_STEP
         except AuthorizationPending:
@@ -249,7 +300,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def authorization_url(
-    base_url: str,
+    where: Endpoints | str,
     client_id: str,
     redirect_uri: str,
     code_challenge: str,
@@ -266,12 +317,12 @@ def authorization_url(
         "state": state,
         "scope": scope,
     }
-    return endpoint(base_url, "oauth2/authorize") + "?" + urlencode(query)
+    return as_endpoints(where).authorization + "?" + urlencode(query)
 
 
 def code_grant(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     code: str,
@@ -285,4 +336,4 @@ def code_grant(
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
-    return _token_request(transport, base_url, api_key, api_secret, data, "logging in")
+    return _token_request(transport, where, api_key, api_secret, data, "logging in")

@@ -22,6 +22,7 @@ from typing import Any
 
 from agavepy import _oauth, prompts
 from agavepy._api import ClientsAPI, TenantsAPI, TokensAPI, check_client_name
+from agavepy._discovery import Endpoints, discover, issuer_of
 from agavepy._transport import Transport, check_url, envelope_result
 from agavepy.errors import (
     AgaveError,
@@ -34,7 +35,7 @@ from agavepy.errors import (
     NoTokenError,
     SessionError,
 )
-from agavepy.models import Profile, TokenPair
+from agavepy.models import Client, Profile, TokenPair
 from agavepy.session import WIRE_KEYS, SessionStore, same_identity
 from agavepy.tables import ClientList, SubscriptionList, TenantList, tenants_table
 
@@ -110,6 +111,7 @@ class Agave:
         self.store = SessionStore(cache_dir)
         self.transport = Transport(verify=verify, timeout=timeout)
         self._extra: dict[str, Any] = {}
+        self._endpoints: Endpoints | None = None  # the tenant's, found once per session
         self.tenants = TenantsAPI(self)
         self.clients = ClientsAPI(self)
         self.tokens = TokensAPI(self)
@@ -184,6 +186,22 @@ class Agave:
         if not self.api_server:
             self.init()
         return str(self.api_server)
+
+    def endpoints(self) -> Endpoints:
+        """The tenant's OAuth endpoints: from its discovery document when it has one
+        (``{issuer}/.well-known/openid-configuration``), else the Agave defaults.
+
+        Asked once per session object (again only after a network failure, or when the
+        base URL changes); never prompts.
+        """
+        base = self.base_url()
+        cached = self._endpoints
+        if cached is not None and cached.issuer == issuer_of(base):
+            return cached
+        found, keep = discover(self.transport, base)
+        if keep:
+            self._endpoints = found
+        return found
 
     # ------------------------------------------------------------------
     # Credentials and session state (used by the typed layer)
@@ -334,7 +352,7 @@ class Agave:
                 self.set_pair(newer)
                 return newer
             pair = _oauth.refresh_grant(
-                self.transport, self.base_url(), key, secret, stale.refresh_token
+                self.transport, self.endpoints(), key, secret, stale.refresh_token
             )
             self.set_pair(pair)
             self.persist(make_current=False)
@@ -376,21 +394,22 @@ class Agave:
         """
         if tenant_id and tenant_id != self.tenant_id:
             self.tenant_id, self.api_server = tenant_id, None
-        base = self.base_url()
+        self.base_url()
+        where = self.endpoints()
         client_id = self.cli_client_id()
         if web:
-            pair = self._browser_login(base, client_id, callback, open_browser, timeout)
+            pair = self._browser_login(where, client_id, callback, open_browser, timeout)
         else:
-            authorization = _oauth.device_authorization(self.transport, base, client_id)
+            authorization = _oauth.device_authorization(self.transport, where, client_id)
             (callback or prompts.show_device_login)(authorization)
             if open_browser:
                 prompts.open_in_browser(authorization.verification_uri_complete)
-            pair = _oauth.wait_for_device_token(self.transport, base, client_id, "", authorization)
+            pair = _oauth.wait_for_device_token(self.transport, where, client_id, "", authorization)
         return self._adopt_login(client_id, pair, "web" if web else "device")
 
     def _browser_login(
         self,
-        base: str,
+        where: Any,
         client_id: str,
         callback: Callable[[Any], Any] | None,
         open_browser: bool,
@@ -404,7 +423,7 @@ class Agave:
         verifier, challenge = _oauth.pkce_pair()
         with LoopbackListener(state) as listener:
             redirect_uri = listener.redirect_uri
-            url = _oauth.authorization_url(base, client_id, redirect_uri, challenge, state)
+            url = _oauth.authorization_url(where, client_id, redirect_uri, challenge, state)
             (callback or prompts.show_browser_login)(url)
             if open_browser:
                 prompts.open_in_browser(url)
@@ -419,7 +438,7 @@ class Agave:
             said = params.get("error_description") or params.get("error") or "no code"
             raise AuthenticationError("logging in failed", server_message=said)
         return _oauth.code_grant(
-            self.transport, base, client_id, "", params["code"], redirect_uri, verifier
+            self.transport, where, client_id, "", params["code"], redirect_uri, verifier
         )
 
     def _adopt_login(self, client_id: str, pair: TokenPair, how: str) -> Profile:
@@ -505,7 +524,7 @@ class Agave:
         for token in (pair.refresh_token, pair.access_token) if pair else ():
             if token:
                 try:
-                    _oauth.revoke(self.transport, login.base_url(), str(login.api_key), "", token)
+                    _oauth.revoke(self.transport, login.endpoints(), str(login.api_key), "", token)
                 except AgaveError as err:
                     failures.append(err)
         self.store.forget(login.tenant_id or "", login.username or "", LOGIN_CLIENT)
@@ -627,6 +646,31 @@ class Agave:
             self.api_key = self.api_secret = ""
             self.set_pair(None)
             self.store.forget(self.tenant_id or "", self.username or "", name)
+
+    def clients_update(
+        self,
+        client_name: str | None = None,
+        description: str | None = None,
+        tier: str | None = None,
+        callback_url: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+    ) -> Client:
+        """Change a client (this session's when no name); returns it as it is now."""
+        name = self._client_name_or_current(client_name)
+        self.base_url()
+        return self.clients.update(
+            name, description, tier, callback_url, post_logout_redirect_uri, auth=self.credentials()
+        )
+
+    def clients_reset_secret(self, client_name: str | None = None) -> Client:
+        """Give a client (this session's when no name) a new secret; its tokens stop working.
+
+        For this session's client the new secret becomes ``api_secret`` and is saved; for
+        another client it is only in the returned record's ``consumer_secret``.
+        """
+        name = self._client_name_or_current(client_name)
+        self.base_url()
+        return self.clients.reset_secret(name, auth=self.credentials())
 
     def clients_subscribe(
         self,

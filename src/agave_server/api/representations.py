@@ -22,6 +22,8 @@ def client_json(
         "consumerKey": client.consumer_key,
         "tier": client.tier,
         "callbackUrl": client.callback_url,
+        # An extension (the old tools ignore it): where RP-initiated logout may return to.
+        "postLogoutRedirectUri": client.post_logout_redirect_uri,
     }
     if secret is not None:
         body["consumerSecret"] = secret
@@ -67,6 +69,7 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "code": tenant.code,
         "name": tenant.name,
         "baseUrl": tenant.base_url,
+        "issuer": tenant.issuer,
         "contact": contact,
         # The built-in public client `agave login` uses (an extension the old tools ignore).
         "cliClientId": CLI_CLIENT_ID,

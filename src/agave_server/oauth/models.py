@@ -7,7 +7,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from ..security import digest_matches
 from ..storage import now
 from ..storage.builtin_clients import CLI_CLIENT_ID, is_builtin
-from ..storage.records import Client, Token, User
+from ..storage.records import Client, Tenant, Token, User
 from . import redirect_uris
 from .oidc import allowed_scope
 
@@ -69,10 +69,15 @@ class OAuthClient(ClientMixin):
 
 
 class OAuthToken(TokenMixin):
-    """A stored pair, as far as the refresh and revocation endpoints need it."""
+    """A stored pair, as far as the refresh, revocation and introspection endpoints need it;
+    ``kind`` says which of its two tokens was presented ('access_token' or 'refresh_token')."""
 
-    def __init__(self, record: Token) -> None:
+    def __init__(
+        self, record: Token, kind: str = "access_token", tenant: Tenant | None = None
+    ) -> None:
         self.record = record
+        self.kind = kind
+        self.tenant = tenant
         self.id = record.id
         self.family_id = record.family_id
         self.user_id = record.user_id
@@ -87,6 +92,9 @@ class OAuthToken(TokenMixin):
         return max(0, self.record.access_expires_at - now())
 
     def is_expired(self) -> bool:
+        if self.kind == "refresh_token":
+            expires = self.record.refresh_expires_at
+            return expires is None or expires <= now()
         return self.record.access_expires_at <= now()
 
     def is_revoked(self) -> bool:

@@ -1,15 +1,39 @@
-"""RFC 7009 token revocation: revoking either token of a pair revokes both (as WSO2 did)."""
+"""RFC 7009 token revocation, for every kind of token this server issues.
+
+Revoking an access token (opaque or JWT) revokes its pair, as WSO2 did; revoking a refresh
+token ends its whole family (every pair descended from the same login). The token is found
+by the bearer validator (``bearer.py``), the one place that knows what our tokens look like.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    UnsupportedTokenTypeError,
+)
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 
-from ..security import digest
 from ..storage import tokens as token_store
 from .models import PUBLIC_OR_SECRET, OAuthToken
+
+TOKEN_TYPE_HINTS = (token_store.ACCESS, token_store.REFRESH)
+
+
+def check_token_params(request) -> None:
+    """``token`` is required; ``token_type_hint``, if given, is one we know (RFC 7009 2.1)."""
+    if not request.form.get("token"):
+        raise InvalidRequestError("Missing 'token' in the request body.")
+    hint = request.form.get("token_type_hint")
+    if hint and hint not in TOKEN_TYPE_HINTS:
+        error = UnsupportedTokenTypeError()
+        error.status_code = 400
+        error.description = (
+            f"token_type_hint {hint[:40]!r} is not supported: use {' or '.join(TOKEN_TYPE_HINTS)}."
+        )
+        raise error
 
 
 class Revocation(RevocationEndpoint):
@@ -18,15 +42,14 @@ class Revocation(RevocationEndpoint):
 
     def authenticate_token(self, request, client) -> OAuthToken | None:
         """Like Authlib's, but the lookup needs the request (its tenant), not just the string."""
-        self.check_params(request, client)
-        token_string = request.form["token"]
-        if not token_string.isascii() or not token_string.isalnum():
-            return None  # cannot be one of ours; RFC 7009 answers 200 anyway
-        found = token_store.find_by_digest(
-            request.db, request.tenant.id, digest(token_string), request.form.get("token_type_hint")
+        check_token_params(request)
+        found = self.server.bearer.find(
+            request.tenant, request.form["token"], request.form.get("token_type_hint")
         )
-        token = OAuthToken(found) if found else None
-        if token and not token.check_client(client):
+        if found is None:
+            return None  # cannot be one of ours; RFC 7009 answers 200 anyway
+        token = OAuthToken(*found)
+        if not token.check_client(client):
             raise InvalidGrantError("The token was issued to another client.")
         return token
 
@@ -34,4 +57,7 @@ class Revocation(RevocationEndpoint):
         raise NotImplementedError("lookups go through authenticate_token (they need the tenant)")
 
     def revoke_token(self, token: OAuthToken, request) -> None:
-        token_store.revoke_pair(request.db, token.id)
+        if token.kind == token_store.REFRESH:
+            token_store.revoke_family(request.db, token.family_id)
+        else:
+            token_store.revoke_pair(request.db, token.id)

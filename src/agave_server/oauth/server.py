@@ -31,12 +31,16 @@ from ..storage import Database, builtin_clients
 from ..storage import clients as client_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
-from . import registry
+from . import jwt_tokens, registry
 from .answers import Answer, JsonAnswer, from_triple
-from .device import DeviceAuthorization
+from .bearer import BearerValidator
+from .device import DEVICE_AUTHORIZATION_PATH, DeviceAuthorization
 from .errors import TooManyAttemptsError, description_text
 from .grants import refused_refresh
-from .models import OAuthClient
+from .introspection import Introspection
+from .keys import KeyRing
+from .metadata import Metadata
+from .models import CLIENT_AUTH_METHODS, OAuthClient
 from .requests import AgaveOAuth2Request, HttpInput
 from .revocation import Revocation
 
@@ -68,11 +72,15 @@ def _write_refused(request: AgaveOAuth2Request, stored: bool | None) -> OAuth2Er
 
 
 class AgaveAuthorizationServer(AuthorizationServer):
-    def __init__(self, db: Database, settings: Settings, throttle: LoginThrottle) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, throttle: LoginThrottle, keys: KeyRing
+    ) -> None:
         super().__init__(scopes_supported=None)
         self.db = db
         self.settings = settings
         self.throttle = throttle
+        self.keys = keys
+        self.bearer = BearerValidator(db, keys)
         self.register_token_generator("default", self._generate_token)
         self.register_client_auth_method("client_secret_basic", self._client_secret_basic)
         self.register_client_auth_method("client_secret_post", self._client_secret_post)
@@ -81,6 +89,35 @@ class AgaveAuthorizationServer(AuthorizationServer):
             self.register_grant(entry.grant, [make() for make in entry.extensions] or None)
         self.register_endpoint(Revocation)
         self.register_endpoint(DeviceAuthorization)
+        self.register_endpoint(Introspection)
+        self.metadata = Metadata()
+        self._register_core_metadata()
+        self._register_device_metadata()
+
+    def _register_core_metadata(self) -> None:
+        """The endpoints and fields of this module's endpoints (others add theirs the same way)."""
+        for name, path in (
+            ("token_endpoint", "/token"),
+            ("revocation_endpoint", "/revoke"),
+            ("introspection_endpoint", "/oauth2/introspect"),
+            ("jwks_uri", "/oauth2/jwks"),
+        ):
+            self.metadata.add_endpoint(name, path)
+        self.metadata.add("token_endpoint_auth_methods_supported", list(CLIENT_AUTH_METHODS))
+        self.metadata.add(
+            "revocation_endpoint_auth_methods_supported", Revocation.CLIENT_AUTH_METHODS
+        )
+        self.metadata.add(
+            "introspection_endpoint_auth_methods_supported", Introspection.CLIENT_AUTH_METHODS
+        )
+        self.metadata.add("scopes_supported", [SCOPE])
+
+    def _register_device_metadata(self) -> None:
+        """RFC 8628 section 4: the device authorization endpoint; and "none", with which the
+        tenant's public CLI client authenticates (sending only ``client_id``)."""
+        self.metadata.add_endpoint("device_authorization_endpoint", DEVICE_AUTHORIZATION_PATH)
+        self.metadata.add("token_endpoint_auth_methods_supported", ["none"])
+        self.metadata.add("revocation_endpoint_auth_methods_supported", ["none"])
 
     # -- requests ----------------------------------------------------------------------
     def request(self, source: HttpInput, keep_scope: bool = False) -> AgaveOAuth2Request:
@@ -134,15 +171,26 @@ class AgaveAuthorizationServer(AuthorizationServer):
         expires_in=None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
+        scope = scope or SCOPE  # the code flow's (openid ...) or the legacy "default"
         token: dict[str, Any] = {
-            "access_token": new_secret(),
+            "access_token": self._access_token(grant_type, client, user, scope),
             "token_type": "bearer",
             "expires_in": self.settings.access_token_lifetime,
-            "scope": scope or SCOPE,  # the code flow's (openid ...) or the legacy "default"
+            "scope": scope,
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
         return token
+
+    def _access_token(self, grant_type: str, client: OAuthClient, user, scope: str) -> str:
+        """Opaque base62, or an RFC 9068 JWT when the request's tenant chose ``jwt``."""
+        request = _current.get()
+        if request is None or request.tenant.access_token_format != jwt_tokens.JWT:
+            return new_secret()
+        issuer = jwt_tokens.TenantAccessTokens(
+            self.keys, request.tenant, self.settings.access_token_lifetime
+        )
+        return issuer.issue(client, grant_type, user, scope)
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
         """Store the pair's digests; a refresh also retires its parent, or loses the race.
@@ -297,3 +345,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
     def device_authorization_response(self, request: AgaveOAuth2Request) -> Answer:
         """RFC 8628 sections 3.1-3.2: a device code and a user code for the client."""
         return self.endpoint_response(DeviceAuthorization.ENDPOINT_NAME, request)
+
+    def introspection_response(self, request: AgaveOAuth2Request) -> Answer:
+        return self.endpoint_response(Introspection.ENDPOINT_NAME, request)
+
+    def discovery(self, tenant: Tenant, openid: bool) -> dict[str, Any]:
+        """The tenant's OpenID Connect (``openid``) or RFC 8414 discovery document."""
+        if not openid:
+            return self.metadata.authorization_server(tenant)
+        algs = sorted({k.alg for k in self.keys.published(tenant)})
+        return self.metadata.openid_configuration(tenant, algs)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import BadRequest, Conflict, NotFound
+from ..oauth.keys import KeyRing
 from ..storage import Database, builtin_clients
 from ..storage import apis as api_store
 from ..storage import tenants as store
@@ -39,7 +40,10 @@ def add(
     contact_name: str = "",
     contact_email: str = "",
     contact_url: str = "",
+    keys: KeyRing | None = None,
 ) -> Tenant:
+    """Add a tenant with its default API catalogue and (given ``keys``) its first signing
+    key, in one transaction. Without ``keys`` the first key is made when first needed."""
     validation.tenant_code(code)
     validation.text(name, "name", 255)
     if not name:
@@ -52,9 +56,25 @@ def add(
             )
             api_store.seed_default_apis(conn, tenant.id)
             builtin_clients.create_in(conn, tenant.id)
+            if keys is not None:
+                keys.create_first(conn, tenant)
     except IntegrityError:
         raise Conflict(f"Tenant {code} already exists.") from None
     return tenant
+
+
+ACCESS_TOKEN_FORMATS = ("opaque", "jwt")
+
+
+def set_access_token_format(db: Database, tenant: Tenant, token_format: str) -> Tenant:
+    """Choose what the tenant's access tokens look like from now on (issued ones keep working)."""
+    if token_format not in ACCESS_TOKEN_FORMATS:
+        raise BadRequest(
+            f"Invalid access token format {token_format!r}: "
+            f"use {' or '.join(ACCESS_TOKEN_FORMATS)}."
+        )
+    store.update_tenant(db, tenant.id, access_token_format=token_format)
+    return require(db, tenant.code)
 
 
 def require(db: Database, code: str) -> Tenant:

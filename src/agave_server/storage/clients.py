@@ -7,7 +7,7 @@ one client apply in some serial order and never half-way.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -53,6 +53,8 @@ def create_client(
         "tier": tier,
         "callback_url": callback_url,
         "created_at": now(),
+        "is_resource_server": False,
+        "post_logout_redirect_uri": "",
     }
     try:
         with db.write() as conn:
@@ -122,6 +124,31 @@ def get_client_with_owner(
     return Client(**dict(zip(_CLIENT_FIELDS, row[:n], strict=True))), user_from_values(row[n:])
 
 
+def find_in_tenant(db: Database, tenant_id: int, name: str) -> list[tuple[Client, User]]:
+    """Every client of this name in the tenant (one per owner at most), with its owner."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(clients, users)
+            .join(users, users.c.id == clients.c.user_id)
+            .where(clients.c.tenant_id == tenant_id, clients.c.name == name)
+            .order_by(clients.c.id)
+        ).all()
+    n = len(_CLIENT_FIELDS)
+    return [
+        (Client(**dict(zip(_CLIENT_FIELDS, row[:n], strict=True))), user_from_values(row[n:]))
+        for row in rows
+    ]
+
+
+def update_client(db: Database, client_id: int, **values: object) -> bool:
+    """Change columns of one client; False if it is gone."""
+    with db.write() as conn:
+        return (
+            conn.execute(update(clients).where(clients.c.id == client_id).values(**values)).rowcount
+            == 1
+        )
+
+
 def _lock_client(conn: Connection, client_id: int) -> bool:
     row = conn.execute(
         select(clients.c.id).where(clients.c.id == client_id).with_for_update()
@@ -138,6 +165,25 @@ def delete_client(db: Database, client_id: int) -> bool:
         conn.execute(delete(subscriptions).where(subscriptions.c.client_id == client_id))
         conn.execute(delete(clients).where(clients.c.id == client_id))
     return True
+
+
+def replace_secret(db: Database, client_id: int, secret_digest: str) -> int | None:
+    """Give the client a new secret and revoke every token it holds, in one transaction.
+
+    Nobody can use the old secret, or a token issued with it, once this commits; returns how
+    many unrevoked token pairs were revoked (None when the client is gone).
+    """
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return None
+        conn.execute(
+            update(clients).where(clients.c.id == client_id).values(secret_digest=secret_digest)
+        )
+        return conn.execute(
+            update(tokens)
+            .where(tokens.c.client_id == client_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        ).rowcount
 
 
 def list_subscriptions(db: Database, client_id: int) -> list[Subscription]:

@@ -87,6 +87,7 @@ class Token:
     revoked_at: int | None
     access_expires_at: int
     refresh_expires_at: int | None
+    issued_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,4 +96,6 @@ class BearerGrant:
 
     user: User
     client_id: int
-    subscribed: bool
+    subscribed: bool  # the token's client is subscribed to the API asked about
+    scope: str = "default"
+    expires_at: int = 0

@@ -7,7 +7,7 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..models import tenants
 from .database import Database, now
@@ -88,14 +88,21 @@ def add_tenant_in(
         "contact_email": contact_email,
         "contact_url": contact_url,
         "created_at": now(),
+        "access_token_format": "opaque",
     }
     new_id = conn.execute(insert(tenants).values(**values)).inserted_primary_key[0]
     return Tenant(id=new_id, **values)
 
 
+def update_tenant(db: Database, tenant_id: int, **values: object) -> None:
+    """Change columns of one tenant (operator commands; processes see it within their TTL)."""
+    with db.write() as conn:
+        conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
+
+
 def remove_tenant(db: Database, code: str) -> bool:
     """Delete a tenant and (by cascade) its users, clients, tokens and APIs."""
-    from ..models import apis, clients, subscriptions, tokens, users
+    from ..models import apis, clients, signing_keys, subscriptions, tokens, users
 
     with db.write() as conn:
         row = conn.execute(select(tenants.c.id).where(tenants.c.code == code)).first()
@@ -108,6 +115,7 @@ def remove_tenant(db: Database, code: str) -> bool:
         conn.execute(delete(clients).where(clients.c.tenant_id == tid))
         conn.execute(delete(users).where(users.c.tenant_id == tid))
         conn.execute(delete(apis).where(apis.c.tenant_id == tid))
+        conn.execute(delete(signing_keys).where(signing_keys.c.tenant_id == tid))
         conn.execute(delete(tenants).where(tenants.c.id == tid))
     return True
 

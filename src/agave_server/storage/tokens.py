@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from ..models import apis, subscriptions, tokens, users
+from ..models import apis, clients, subscriptions, tokens, users
 from .database import Database, Prepared, now
 from .records import BearerGrant, Token
 from .users import USER_FIELDS, user_from_values
@@ -40,6 +40,7 @@ _TOKEN_COLUMNS = (
     tokens.c.revoked_at,
     tokens.c.access_expires_at,
     tokens.c.refresh_expires_at,
+    tokens.c.issued_at,
 )
 
 
@@ -178,23 +179,43 @@ def find_by_refresh(db: Database, tenant_id: int, refresh_digest: str) -> Token 
     return Token(**dict(zip(_TOKEN_FIELDS, row, strict=True))) if row else None
 
 
+ACCESS = "access_token"
+REFRESH = "refresh_token"
+
+
 def find_by_digest(
     db: Database, tenant_id: int, token_digest: str, hint: str | None
 ) -> Token | None:
     """A pair by its access or refresh token digest (RFC 7009's token_type_hint is a hint)."""
-    columns = [tokens.c.access_digest, tokens.c.refresh_digest]
-    if hint == "refresh_token":
+    found = find_kind_by_digest(db, tenant_id, token_digest, hint)
+    return found[0] if found else None
+
+
+def find_kind_by_digest(
+    db: Database, tenant_id: int, token_digest: str, hint: str | None
+) -> tuple[Token, str] | None:
+    """The pair and which of its tokens (ACCESS or REFRESH) has this digest, live or not."""
+    columns = [(tokens.c.access_digest, ACCESS), (tokens.c.refresh_digest, REFRESH)]
+    if hint == REFRESH:
         columns.reverse()
     with db.read() as conn:
-        for column in columns:
+        for column, kind in columns:
             row = conn.execute(
                 select(*_TOKEN_COLUMNS).where(
                     column == token_digest, tokens.c.tenant_id == tenant_id
                 )
             ).first()
             if row:
-                return _token(row)
+                return _token(row), kind
     return None
+
+
+def parties(db: Database, client_id: int, user_id: int) -> tuple[str, str]:
+    """The consumer key of a token's client and the username of its user (introspection)."""
+    with db.read() as conn:
+        key = conn.execute(select(clients.c.consumer_key).where(clients.c.id == client_id))
+        name = conn.execute(select(users.c.username).where(users.c.id == user_id))
+        return key.scalar_one(), name.scalar_one()
 
 
 def revoke_pair(db: Database, token_id: int) -> None:
@@ -217,13 +238,19 @@ def revoke_family(db: Database, family_id: str) -> int:
 
 
 def _bearer_statement():
-    profiles_subscribed = exists(
+    api_subscribed = exists(
         select(1)
         .select_from(subscriptions.join(apis, apis.c.id == subscriptions.c.api_id))
-        .where(subscriptions.c.client_id == tokens.c.client_id, apis.c.name == "Profiles")
+        .where(subscriptions.c.client_id == tokens.c.client_id, apis.c.name == bindparam("api"))
     ).label("subscribed")
     return (
-        select(*users.c, tokens.c.client_id, profiles_subscribed)
+        select(
+            *users.c,
+            tokens.c.client_id,
+            api_subscribed,
+            tokens.c.scope,
+            tokens.c.access_expires_at,
+        )
         .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
         .where(*_live(tokens.c.access_digest, tokens.c.access_expires_at))
     )
@@ -232,15 +259,24 @@ def _bearer_statement():
 _BEARER = Prepared(_bearer_statement())
 
 
-def bearer_grant(db: Database, tenant_id: int, access_digest: str) -> BearerGrant | None:
-    """The hot path of every protected call: one indexed query, user and Profiles gate joined."""
+def bearer_grant(
+    db: Database, tenant_id: int, access_digest: str, api: str = "Profiles"
+) -> BearerGrant | None:
+    """The hot path of every protected call: one indexed query, user and the gate of ``api``
+    (is the token's client subscribed to it?) joined."""
     with db.driver() as conn:
-        row = _BEARER.fetch_one(db, conn, digest=access_digest, tenant_id=tenant_id, now=now())
+        row = _BEARER.fetch_one(
+            db, conn, digest=access_digest, tenant_id=tenant_id, now=now(), api=api
+        )
     if row is None:
         return None
     n = len(USER_FIELDS)
     return BearerGrant(
-        user=user_from_values(row[:n]), client_id=row[n], subscribed=bool(row[n + 1])
+        user=user_from_values(row[:n]),
+        client_id=row[n],
+        subscribed=bool(row[n + 1]),
+        scope=row[n + 2],
+        expires_at=row[n + 3],
     )
 
 

@@ -1,6 +1,7 @@
 """``GET /profiles/v2/me``: the protected resource users check their tokens with.
 
-This is the hot path: one indexed query (token -> user, plus the Profiles subscription gate),
+This is the hot path: the bearer validator (oauth/bearer.py) does one indexed query (token ->
+user, plus the Profiles subscription gate; a JWT's signature is checked once per process),
 no framework dependencies, no worker-thread hop. Rejections use WSO2's fault bodies.
 """
 
@@ -10,8 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...security import digest
-from ...storage import tokens as token_store
+from ...oauth.bearer import bearer_from_header
 from ..context import state, tenant_of
 from ..envelope import envelope, forbidden_fault, invalid_credentials_fault
 from ..hot_paths import hot
@@ -20,17 +20,6 @@ from ..schemas import ENVELOPE_PARAMS_NOTE, PRETTY, Envelope, Fault, ProfileOut
 from .docs import error_responses
 
 router = APIRouter(tags=["profiles"])
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or len(value) > 256:
-        return None
-    if not (value.isascii() and value.isalnum()):
-        return None
-    return value
 
 
 @router.get(
@@ -47,11 +36,11 @@ def _bearer(request: Request) -> str | None:
 )
 @hot
 async def me(request: Request) -> Response:
-    token = _bearer(request)
+    token = bearer_from_header(request.headers.get("authorization"))
     if token is None:
         return invalid_credentials_fault()
     tenant = tenant_of(request)
-    grant = token_store.bearer_grant(state(request).db, tenant.id, digest(token))
+    grant = state(request).oauth.bearer.access(tenant, token, "Profiles")
     if grant is None:
         return invalid_credentials_fault()
     if not grant.subscribed:

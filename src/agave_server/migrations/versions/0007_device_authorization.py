@@ -1,7 +1,7 @@
 """device authorizations (RFC 8628) and each tenant's built-in agave-cli client
 
 Revision ID: 0007
-Revises: 0003, 0004 (joins the two heads of this branch; re-chained at integration)
+Revises: 0004
 Create Date: 2026-12-01 09:50:00
 
 Adds a table, and for every existing tenant a service account owning the built-in public
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = ("0003", "0004")
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

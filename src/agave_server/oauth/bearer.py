@@ -1,0 +1,128 @@
+"""The ONE validator of bearer tokens: opaque or JWT, live or not, for every protected route.
+
+Shaped like Authlib's RFC 6750 ``BearerTokenValidator`` and RFC 9068
+``JWTBearerTokenValidator``: ``authenticate_token`` turns the presented string into a token
+this tenant could have issued (or None), ``validate_token`` decides whether it is good now.
+``/profiles/v2/me``, ``/revoke`` and introspection ask it (and later the gateway and userinfo);
+nobody else parses a bearer token.
+
+- Opaque tokens are 43 base62 characters; anything else that is not a JWT is refused before
+  any look-up.
+- A JWT must be one of the tenant's RFC 9068 access tokens: its signature by a published key
+  of this tenant (algorithm pinned to the key), ``typ: at+jwt``, ``iss`` the tenant's issuer,
+  ``aud`` the tenant's API audience, unexpired. An ID token (other ``typ`` and audience) is
+  never accepted. A verified JWT is remembered per process by its digest, so a token's
+  signature is checked once, not on every call.
+- Then, for both kinds, one indexed row look-up by digest decides: revoked, rotated, expired,
+  deleted client or removed user all end a token at once, JWTs included.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+
+from ..security import digest
+from ..storage import Database, now
+from ..storage import tokens as token_store
+from ..storage.records import BearerGrant, Tenant, Token
+from .jwt_tokens import ACCESS_TOKEN_TYP, access_token_audience
+from .keys import InvalidJWT, KeyRing
+
+MAX_OPAQUE = 256
+_VERIFIED_MAX = 8192  # JWTs remembered per process (the oldest half is forgotten when full)
+
+
+@dataclass(frozen=True)
+class PresentedToken:
+    """A token string that could be one of ours: its digest, and its claims if a JWT."""
+
+    value: str
+    digest: str
+    is_jwt: bool
+    claims: dict | None = None
+
+
+def bearer_from_header(header: str | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (RFC 6750 section 2.1), else None."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
+        return None
+    return value
+
+
+def _looks_opaque(value: str) -> bool:
+    return len(value) <= MAX_OPAQUE and value.isascii() and value.isalnum()
+
+
+def _looks_like_jwt(value: str) -> bool:
+    return value.count(".") == 2 and value.isascii() and value.startswith("ey")
+
+
+class BearerValidator:
+    """Decides whether a bearer token is good for a tenant (see the module docstring)."""
+
+    TOKEN_TYPE = "bearer"
+
+    def __init__(self, db: Database, keys: KeyRing) -> None:
+        self.db = db
+        self.keys = keys
+        self._verified: dict[tuple[int, str], int] = {}  # (tenant, digest) -> exp
+        self._lock = threading.Lock()
+
+    # -- step 1: is this string one of the tenant's tokens? -------------------------------
+    def authenticate_token(self, tenant: Tenant, value: str) -> PresentedToken | None:
+        if _looks_opaque(value):
+            return PresentedToken(value, digest(value), is_jwt=False)
+        if not _looks_like_jwt(value):
+            return None
+        token_digest = digest(value)
+        exp = self._verified.get((tenant.id, token_digest))
+        if exp is not None and exp > now():
+            return PresentedToken(value, token_digest, is_jwt=True)
+        try:
+            claims = self.keys.verify(
+                tenant, value, typ=ACCESS_TOKEN_TYP, audience=access_token_audience(tenant)
+            )
+        except InvalidJWT:
+            return None
+        self._remember(tenant.id, token_digest, int(claims["exp"]))
+        return PresentedToken(value, token_digest, is_jwt=True, claims=claims)
+
+    def _remember(self, tenant_id: int, token_digest: str, exp: int) -> None:
+        with self._lock:
+            if len(self._verified) >= _VERIFIED_MAX:
+                for key in list(itertools.islice(self._verified, _VERIFIED_MAX // 2)):
+                    self._verified.pop(key, None)
+            self._verified[(tenant_id, token_digest)] = exp
+
+    # -- step 2: is it good now? -------------------------------------------------------
+    def validate_token(
+        self, tenant: Tenant, token: PresentedToken | None, api: str = "Profiles"
+    ) -> BearerGrant | None:
+        """The live access token's user, client, scope and whether the client is subscribed
+        to ``api``; None when it is unknown, expired, revoked or rotated."""
+        if token is None:
+            return None
+        return token_store.bearer_grant(self.db, tenant.id, token.digest, api)
+
+    def access(self, tenant: Tenant, value: str | None, api: str = "Profiles"):
+        """Both steps for an access token presented to a protected resource."""
+        if not value:
+            return None
+        return self.validate_token(tenant, self.authenticate_token(tenant, value), api)
+
+    # -- for revocation and introspection (either token of a pair) ---------------------
+    def find(self, tenant: Tenant, value: str, hint: str | None = None) -> tuple[Token, str] | None:
+        """The stored pair a presented access or refresh token belongs to, live or not, with
+        which of the two it is (``tokens.ACCESS`` or ``tokens.REFRESH``)."""
+        presented = self.authenticate_token(tenant, value)
+        if presented is None:
+            return None
+        if presented.is_jwt:
+            hint = token_store.ACCESS  # refresh tokens are always opaque
+        return token_store.find_kind_by_digest(self.db, tenant.id, presented.digest, hint)
