@@ -186,11 +186,15 @@ def test_slow_down_grows_the_interval_across_processes(make_server):
     with srv.client() as http:
         got = device_authorize(http)
         assert _error(poll(http, got["device_code"])) == "authorization_pending"
-        assert _error(poll(http, got["device_code"])) == "slow_down"  # interval 1 -> 6
+        for _ in range(4):  # each poll that comes too soon adds 5 s: 1 -> 6 -> 11 -> 16 -> 21
+            assert _error(poll(http, got["device_code"])) == "slow_down"
+        last_poll = time.monotonic()
     srv.stop()
-    srv.start()  # another process: only the database remembers
-    time.sleep(2)  # longer than the first interval, shorter than the grown one
+    srv.start()  # another process: only the database remembers the interval
+    time.sleep(max(0.0, 2 - (time.monotonic() - last_poll)))
     with srv.client() as http:
+        # Longer than the first interval (1 s), shorter than the grown one (21 s).
+        assert 2 <= time.monotonic() - last_poll < 21
         assert _error(poll(http, got["device_code"])) == "slow_down"
 
 
