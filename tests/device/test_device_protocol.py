@@ -46,6 +46,19 @@ def test_device_authorization_answer(device_server, http_client):
     assert _error(poll(http_client, got["device_code"])) == "authorization_pending"
 
 
+@pytest.mark.parametrize(
+    "document", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
+)
+def test_discovery_advertises_the_device_grant(device_server, http_client, document):
+    doc = http_client.get(document).json()
+    assert (
+        doc["device_authorization_endpoint"] == device_server.base_url + "/oauth2/device/authorize"
+    )
+    assert "urn:ietf:params:oauth:grant-type:device_code" in doc["grant_types_supported"]
+    assert "none" in doc["token_endpoint_auth_methods_supported"]
+    assert "client_secret_basic" in doc["token_endpoint_auth_methods_supported"]
+
+
 def test_user_code_is_typed_case_and_dash_insensitively(device_server, person, http_client):
     user = person()
     got = device_authorize(http_client)
