@@ -88,6 +88,15 @@ def test_code_redeemed_once(device_server, person, http_client):
         },
     )
     assert refreshed.status_code == 200, refreshed.text
+    # As agavepy 0.9.5 and the Bash agave-cli refresh a saved login: HTTP Basic with the
+    # session's apikey and its empty apisecret, posted to baseurl + "/token" ("//token").
+    old_tools = http_client.post(
+        device_server.base_url + "//token",
+        data={"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
+        auth=("agave-cli", ""),
+    )
+    assert old_tools.status_code == 200, old_tools.text
+    assert old_tools.json()["token_type"] == "bearer"
 
 
 def test_denied_in_the_browser_ends_agave_login(device_server, person, cli, page):
@@ -245,3 +254,29 @@ def _me(server: ServerProcess, token: str) -> str:
         answer = http.get("/profiles/v2/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.text
     return answer.json()["result"]["username"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kw", "status"),
+    [
+        ("POST", "/oauth2/device/authorize", {}, 401),  # no client at all
+        ("POST", "/oauth2/device/authorize", {"data": {"client_id": "nobody"}}, 401),
+        ("POST", "/oauth2/device/authorize", {"headers": {"Authorization": "Basic %%%"}}, 401),
+        (
+            "POST",
+            "/token",
+            {"data": {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"}},
+            400,
+        ),
+        ("POST", "/device", {"data": {"user_code": "BCDF-GHJK"}}, 403),  # no CSRF token
+        ("GET", "/device", {"params": {"user_code": "\x00" * 5000}}, 200),
+        ("GET", "/device/approve", {"params": {"user_code": "x"}}, 303),  # not signed in
+        ("POST", "/device/approve", {"data": {"decision": "allow"}}, 403),
+    ],
+)
+def test_malformed_input_is_a_clear_4xx(http_client, method, path, kw, status):
+    answer = http_client.request(method, path, **kw)
+    assert answer.status_code == status, answer.text[:300]
+    assert "Traceback" not in answer.text
+    if path.startswith("/device"):
+        assert answer.status_code == 303 or answer.headers["content-type"].startswith("text/html")
