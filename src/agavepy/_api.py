@@ -341,10 +341,11 @@ class TokensAPI:
 
         ag = self._ag
         key, secret = ag.require_client()
-        base = ag.base_url()
-        authorization = _oauth.device_authorization(ag.transport, base, key, secret)
+        ag.base_url()
+        where = ag.endpoints()
+        authorization = _oauth.device_authorization(ag.transport, where, key, secret)
         (callback or prompts.show_device_login)(authorization)
-        pair = _oauth.wait_for_device_token(ag.transport, base, key, secret, authorization)
+        pair = _oauth.wait_for_device_token(ag.transport, where, key, secret, authorization)
         ag.set_pair(pair)
         ag.persist(make_current=True)
         return pair

@@ -41,7 +41,7 @@ from agavepy.models import DeviceAuthorization, TokenInfo, TokenPair
 
 SCOPE = "PRODUCTION"  # what agavepy and agave-cli send
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-#: RFC 8628 §3.5: after ``slow_down`` the interval grows by 5 seconds for good.
+#: RFC 8628 section 3.5: after ``slow_down`` the interval grows by 5 seconds for good.
 SLOW_DOWN_STEP = 5
 
 
@@ -66,8 +66,9 @@ def _token_request(
     data: dict[str, str],
     action: str,
 ) -> TokenPair:
+    url = as_endpoints(where).token
     auth = _client_auth(api_key, api_secret, data)
-    response = transport.request("POST", as_endpoints(where).token, data=data, auth=auth)
+    response = transport.request("POST", url, data=data, auth=auth)
     if not response.is_success:
         raise _token_error(response, data["grant_type"], action)
     body = json_body(response)
@@ -146,9 +147,9 @@ def revoke(
     transport: Transport, where: Endpoints | str, api_key: str, api_secret: str, token: str
 ) -> None:
     """Revoke an access or refresh token (RFC 7009: unknown tokens are not an error)."""
+    url = as_endpoints(where).revocation
     data = {"token": token}
     auth = _client_auth(api_key, api_secret, data)
-    url = as_endpoints(where).revocation
     response = transport.request("POST", url, data=data, auth=auth)
     if not response.is_success:
         raise _token_error(response, "revoke", "revoking the token")
@@ -244,7 +245,8 @@ def device_token(
     """One poll: the pair once approved; AuthorizationPending/SlowDown while waiting."""
     data = {"grant_type": DEVICE_GRANT, "device_code": device_code}
     auth = _client_auth(api_key, api_secret, data)
-    response = transport.request("POST", as_endpoints(where).token, data=data, auth=auth)
+    url = as_endpoints(where).token
+    response = transport.request("POST", url, data=data, auth=auth)
     if response.is_success:
         body = json_body(response)
         if not isinstance(body, dict) or not body.get("access_token"):

@@ -534,7 +534,7 @@ class Agave:
         for token in (pair.refresh_token, pair.access_token) if pair else ():
             if token:
                 try:
-                    _oauth.revoke(self.transport, login.base_url(), str(login.api_key), "", token)
+                    _oauth.revoke(self.transport, login.endpoints(), str(login.api_key), "", token)
                 except AgaveError as err:
                     failures.append(err)
         self.store.forget(login.tenant_id or "", login.username or "", LOGIN_CLIENT)

@@ -46,6 +46,19 @@ def test_device_authorization_answer(device_server, http_client):
     assert _error(poll(http_client, got["device_code"])) == "authorization_pending"
 
 
+@pytest.mark.parametrize(
+    "document", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
+)
+def test_discovery_advertises_the_device_grant(device_server, http_client, document):
+    doc = http_client.get(document).json()
+    assert (
+        doc["device_authorization_endpoint"] == device_server.base_url + "/oauth2/device/authorize"
+    )
+    assert "urn:ietf:params:oauth:grant-type:device_code" in doc["grant_types_supported"]
+    assert "none" in doc["token_endpoint_auth_methods_supported"]
+    assert "client_secret_basic" in doc["token_endpoint_auth_methods_supported"]
+
+
 def test_user_code_is_typed_case_and_dash_insensitively(device_server, person, http_client):
     user = person()
     got = device_authorize(http_client)
@@ -75,6 +88,15 @@ def test_code_redeemed_once(device_server, person, http_client):
         },
     )
     assert refreshed.status_code == 200, refreshed.text
+    # As agavepy 0.9.5 and the Bash agave-cli refresh a saved login: HTTP Basic with the
+    # session's apikey and its empty apisecret, posted to baseurl + "/token" ("//token").
+    old_tools = http_client.post(
+        device_server.base_url + "//token",
+        data={"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
+        auth=("agave-cli", ""),
+    )
+    assert old_tools.status_code == 200, old_tools.text
+    assert old_tools.json()["token_type"] == "bearer"
 
 
 def test_denied_in_the_browser_ends_agave_login(device_server, person, cli, page):
@@ -186,11 +208,15 @@ def test_slow_down_grows_the_interval_across_processes(make_server):
     with srv.client() as http:
         got = device_authorize(http)
         assert _error(poll(http, got["device_code"])) == "authorization_pending"
-        assert _error(poll(http, got["device_code"])) == "slow_down"  # interval 1 -> 6
+        for _ in range(4):  # each poll that comes too soon adds 5 s: 1 -> 6 -> 11 -> 16 -> 21
+            assert _error(poll(http, got["device_code"])) == "slow_down"
+        last_poll = time.monotonic()
     srv.stop()
-    srv.start()  # another process: only the database remembers
-    time.sleep(2)  # longer than the first interval, shorter than the grown one
+    srv.start()  # another process: only the database remembers the interval
+    time.sleep(max(0.0, 2 - (time.monotonic() - last_poll)))
     with srv.client() as http:
+        # Longer than the first interval (1 s), shorter than the grown one (21 s).
+        assert 2 <= time.monotonic() - last_poll < 21
         assert _error(poll(http, got["device_code"])) == "slow_down"
 
 
@@ -228,3 +254,29 @@ def _me(server: ServerProcess, token: str) -> str:
         answer = http.get("/profiles/v2/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.text
     return answer.json()["result"]["username"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kw", "status"),
+    [
+        ("POST", "/oauth2/device/authorize", {}, 401),  # no client at all
+        ("POST", "/oauth2/device/authorize", {"data": {"client_id": "nobody"}}, 401),
+        ("POST", "/oauth2/device/authorize", {"headers": {"Authorization": "Basic %%%"}}, 401),
+        (
+            "POST",
+            "/token",
+            {"data": {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"}},
+            400,
+        ),
+        ("POST", "/device", {"data": {"user_code": "BCDF-GHJK"}}, 403),  # no CSRF token
+        ("GET", "/device", {"params": {"user_code": "\x00" * 5000}}, 200),
+        ("GET", "/device/approve", {"params": {"user_code": "x"}}, 303),  # not signed in
+        ("POST", "/device/approve", {"data": {"decision": "allow"}}, 403),
+    ],
+)
+def test_malformed_input_is_a_clear_4xx(http_client, method, path, kw, status):
+    answer = http_client.request(method, path, **kw)
+    assert answer.status_code == status, answer.text[:300]
+    assert "Traceback" not in answer.text
+    if path.startswith("/device"):
+        assert answer.status_code == 303 or answer.headers["content-type"].startswith("text/html")

@@ -11,13 +11,12 @@ from ..basic_auth import MalformedCredentials, parse_basic
 from ..config import Settings
 from ..errors import NotFound, Unauthorized
 from ..oauth import AgaveAuthorizationServer
+from ..oauth.bearer import bearer_from_header
 from ..oauth.keys import KeyRing
-from ..security import digest
 from ..services import accounts
 from ..services.gateway import Gateway
 from ..services.throttle import LoginThrottle
 from ..storage import Database, builtin_clients
-from ..storage import tokens as token_store
 from ..storage.batch import WriteBatcher
 from ..storage.records import Tenant, User
 from ..storage.tenants import TenantDirectory, request_host_key
@@ -61,19 +60,18 @@ def address_of(request: Request) -> str | None:
 def account_user(request: Request, tenant: Tenant) -> User:
     """The user of a ``/clients/v2`` call: HTTP Basic, or a token of ``agave login``.
 
-    A bearer token is accepted when it was issued to the tenant's built-in CLI client (the
-    device or browser login of ``agave login``), so that after logging in nobody types a
-    password again; tokens of other clients are refused (they may belong to any gateway).
+    A bearer token is accepted when the bearer validator (``oauth/bearer.py``) finds it live
+    and it was issued to the tenant's built-in CLI client (the device or browser login of
+    ``agave login``), so that after logging in nobody types a password again. Tokens of
+    other clients are refused: they may belong to any gateway or portal, which must not
+    manage the user's clients on their behalf.
     """
     header = request.headers.get("authorization", "")
     if header[:7].lower() != "bearer ":
         return basic_user(request, tenant)
     challenge = {"WWW-Authenticate": f'Bearer realm="Agave tenant {tenant.code}"'}
-    token = header[7:].strip()
     app = state(request)
-    grant = None
-    if token and len(token) <= 256 and token.isascii() and token.isalnum():
-        grant = token_store.bearer_grant(app.db, tenant.id, digest(token))
+    grant = app.oauth.bearer.access(tenant, bearer_from_header(header))
     if grant is None:
         challenge["WWW-Authenticate"] += ', error="invalid_token"'
         raise Unauthorized("Invalid, expired or revoked access token.", challenge)

@@ -108,7 +108,7 @@ def _duplicates(query_items: list[tuple[str, str]]) -> str | None:
 def _remembered_ok(request, redirect_uri: str) -> bool:
     client = request.client
     return consents.may_remember(
-        confidential=bool(client.record.secret_digest),
+        confidential=bool(client.record.secret_digest) and not client.is_public,
         exact_redirect=redirect_uri == client.get_default_redirect_uri(),
         loopback_redirect=is_loopback(redirect_uri),
     )
@@ -123,7 +123,8 @@ def _consent_page(request, redirect_uri: str, may_remember: bool) -> PageAnswer:
             "title": f"Allow {client.record.name}?",
             "client_name": client.record.name,
             "client_description": client.record.description,
-            "client_owner": client.owner.username,
+            # The tenant's built-in CLI client has no owner a person would know.
+            "client_owner": None if client.is_public else client.owner.username,
             "redirect_uri": redirect_uri,
             "scopes": scope_to_list(request.scope) or [],
             "carried": carried,

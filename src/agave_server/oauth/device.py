@@ -32,6 +32,7 @@ USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 #: 20**8 codes: log2 = 34.6 bits of entropy.
 USER_CODE_LENGTH = 8
 VERIFICATION_PATH = "device"
+DEVICE_AUTHORIZATION_PATH = "/oauth2/device/authorize"
 
 
 def new_user_code() -> str:

@@ -34,7 +34,7 @@ from ..storage.records import Tenant
 from . import jwt_tokens, registry
 from .answers import Answer, JsonAnswer, from_triple
 from .bearer import BearerValidator
-from .device import DeviceAuthorization
+from .device import DEVICE_AUTHORIZATION_PATH, DeviceAuthorization
 from .errors import TooManyAttemptsError, description_text
 from .grants import refused_refresh
 from .introspection import Introspection
@@ -92,6 +92,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
         self.register_endpoint(Introspection)
         self.metadata = Metadata()
         self._register_core_metadata()
+        self._register_device_metadata()
 
     def _register_core_metadata(self) -> None:
         """The endpoints and fields of this module's endpoints (others add theirs the same way)."""
@@ -100,7 +101,6 @@ class AgaveAuthorizationServer(AuthorizationServer):
             ("revocation_endpoint", "/revoke"),
             ("introspection_endpoint", "/oauth2/introspect"),
             ("jwks_uri", "/oauth2/jwks"),
-            ("device_authorization_endpoint", "/oauth2/device/authorize"),
         ):
             self.metadata.add_endpoint(name, path)
         self.metadata.add("token_endpoint_auth_methods_supported", list(CLIENT_AUTH_METHODS))
@@ -111,6 +111,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
             "introspection_endpoint_auth_methods_supported", Introspection.CLIENT_AUTH_METHODS
         )
         self.metadata.add("scopes_supported", [SCOPE])
+
+    def _register_device_metadata(self) -> None:
+        """RFC 8628 section 4: the device authorization endpoint; and "none", with which the
+        tenant's public CLI client authenticates (sending only ``client_id``)."""
+        self.metadata.add_endpoint("device_authorization_endpoint", DEVICE_AUTHORIZATION_PATH)
+        self.metadata.add("token_endpoint_auth_methods_supported", ["none"])
+        self.metadata.add("revocation_endpoint_auth_methods_supported", ["none"])
 
     # -- requests ----------------------------------------------------------------------
     def request(self, source: HttpInput, keep_scope: bool = False) -> AgaveOAuth2Request:

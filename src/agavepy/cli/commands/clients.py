@@ -14,7 +14,7 @@ import click
 
 from agavepy import wire
 from agavepy.cli import complete, credentials, output
-from agavepy.cli.connect import account_auth, open_agave, store, user_auth
+from agavepy.cli.connect import account_auth, open_agave, store
 from agavepy.cli.failures import EXIT_USAGE, CliError, MissingInput
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
@@ -253,7 +253,7 @@ def update(
         tier,
         callback_url,
         post_logout_redirect_uri,
-        auth=user_auth(state, ag),
+        auth=account_auth(state, ag),
     )
     output.show_record(state, client.to_json(), _fields(client), title="Client updated")
 
@@ -282,7 +282,7 @@ def reset_secret(state: State, name: str | None) -> None:
     """
     name = _session_client(name)
     ag = open_agave(state)
-    client = ag.clients.reset_secret(name, auth=user_auth(state, ag))  # saves it if ours
+    client = ag.clients.reset_secret(name, auth=account_auth(state, ag))  # saves it if ours
     fields = (*CREATED_FIELDS, *_fields(client)[len(CLIENT_FIELDS) :])
     output.show_record(state, client.to_json(), fields, title="New client secret")
     output.warn(state, RESET_NOTICE)
