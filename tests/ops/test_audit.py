@@ -15,7 +15,9 @@ def audit(srv, *args: str) -> list[dict]:
 def test_operator_commands_are_recorded(make_server) -> None:
     srv = make_server()
     srv.add_user("alice", "pw-alice-1", admin=True)
-    srv.admin("users", "passwd", "alice", "--tenant", "sd2e", "--password-stdin", input="pw-second-2\n")
+    srv.admin(
+        "users", "passwd", "alice", "--tenant", "sd2e", "--password-stdin", input="pw-second-2\n"
+    )
     srv.admin("apis", "add", "Widgets", "--tenant", "sd2e", "--default")
     srv.admin("apis", "remove", "Widgets", "--tenant", "sd2e")
     srv.admin("users", "remove", "alice", "--tenant", "sd2e")
