@@ -92,6 +92,24 @@ class OurServer:
             raise RuntimeError(f"password grant answered {resp.status_code}: {resp.text[:300]}")
         return resp.json()
 
+    def switch_token_format(self, fmt: str, timeout: float = 30.0) -> str:
+        """Make the tenant issue ``fmt`` ("jwt" or "opaque") access tokens; returns one.
+
+        The running workers see the change once their tenant cache expires (a few seconds),
+        so this asks for tokens until one has the new format.
+        """
+        import time
+
+        self.process.admin("tenants", "update", TENANT, "--access-token-format", fmt)
+        deadline = time.monotonic() + timeout
+        while True:
+            token = self.password_grant()["access_token"]
+            if (token.count(".") == 2) == (fmt == "jwt"):
+                return token
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the tenant still issues non-{fmt} tokens after {timeout} s")
+            time.sleep(0.5)
+
     def stored_password_hash(self) -> str:
         """The argon2 string the server stored for the benchmark user: its real parameters."""
         from agave_server.models import users

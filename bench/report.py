@@ -18,6 +18,8 @@ SCENARIOS = {
     "refresh_token": "`refresh_token` grant (distinct pre-minted tokens)",
     "password": "`password` grant",
     "me": "bearer validation, `GET /profiles/v2/me`",
+    "introspect": "introspection, `POST /oauth2/introspect` (RFC 7662, Basic)",
+    "me_jwt": "bearer validation with a JWT access token (RFC 9068), `/profiles/v2/me`",
     "client_create": "client create, `POST /clients/v2` (Basic)",
 }
 
@@ -71,6 +73,8 @@ def _scenario_rows(results: dict) -> list[str]:
             "refresh_token",
             "password",
             "me",
+            "me_jwt",
+            "introspect",
             "client_create",
         )
         if k in ours or k in peer

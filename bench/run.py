@@ -45,6 +45,8 @@ PHASES = (
     "password",
     "refresh_token",
     "me",
+    "introspect",
+    "me_jwt",
     "client_create",
     "lists",
     "startup",
@@ -262,6 +264,34 @@ class Bench:
                 self.attempt(f"ours/{key}", lambda k=key, f=form: self._ours_token(k, f))
             if p is not None:
                 self.attempt(f"peer/{key}", lambda k=key, f=form: self._peer_token(k, f))
+        # Issue 11's endpoints, ours alone (the peer's introspection is not Agave's).
+        if o is not None and self.s.wants("introspect"):
+            self.attempt("ours/introspect", self._ours_introspect)
+        if o is not None and self.s.wants("me_jwt"):
+            self.attempt("ours/me_jwt", self._ours_me_jwt)
+
+    def _ours_introspect(self) -> None:
+        """RFC 7662 introspection of one live access token by the client it was issued to."""
+        o = self.ours
+        assert o is not None
+        token = o.password_grant()["access_token"]
+        load = Load(f"{o.url}/oauth2/introspect", basic=o.client_basic, form={"token": token})
+        self.record("ours", "introspect", self.load("ours", "introspect", load))
+
+    def _ours_me_jwt(self) -> None:
+        """``/profiles/v2/me`` with an RFC 9068 JWT access token, beside the opaque ``me``.
+
+        The tenant is switched to JWT access tokens for this scenario only, and back after:
+        every other scenario measures the Agave default (opaque tokens).
+        """
+        o = self.ours
+        assert o is not None
+        try:
+            token = o.switch_token_format("jwt")
+            load = Load(f"{o.url}/profiles/v2/me", bearer=token)
+            self.record("ours", "me_jwt", self.load("ours", "me_jwt", load))
+        finally:
+            o.switch_token_format("opaque")
 
     def _ours_token(self, key: str, form: dict | None) -> None:
         o = self.ours

@@ -22,15 +22,24 @@ from starlette.responses import Response
 
 from . import __version__, access_log
 from .api.context import AppState
-from .api.envelope import error_envelope
+from .api.envelope import error_envelope, oauth_error
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
-from .api.routes import clients, health, keys, profiles, tenants, token
+from .api.routes import (
+    clients,
+    discovery,
+    health,
+    introspection,
+    keys,
+    profiles,
+    tenants,
+    token,
+)
 from .config import Settings
 from .errors import AgaveError
 from .identity import secret_box as identity_secrets
 from .oauth import AgaveAuthorizationServer
-from .oauth.keys import KeyRing
+from .oauth.keys import KeyRing, KeyUnavailable
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
@@ -60,12 +69,16 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from .pages.render import not_found_page, wants_page
+
     @app.exception_handler(AgaveError)
     async def agave_error(request: Request, exc: AgaveError) -> Response:
         return error_envelope(exc.status, exc.message, exc.headers, request.query_params)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):  # a person's browser: a page
+            return not_found_page(request)
         if exc.status_code == 404:
             message = f"No such resource: {request.method} {request.url.path[:200]}"
         elif exc.status_code == 405:
@@ -78,6 +91,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         return error_envelope(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(KeyUnavailable)
+    async def signing_key_unavailable(request: Request, exc: KeyUnavailable) -> Response:
+        log.error("cannot sign on %s %s: %s", request.method, request.url.path, exc)
+        return oauth_error(
+            500,
+            "server_error",
+            "The server cannot use this tenant's signing key; the server log says why.",
+        )
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> Response:
@@ -138,6 +160,13 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def purge_browser_state(db: Database) -> tuple[int, int]:
+    """Ended or expired browser sessions, and authorization codes past their replay window."""
+    from .storage import authorization_codes, browser_sessions
+
+    return browser_sessions.purge(db), authorization_codes.purge(db)
+
+
 async def _purge_periodically(db: Database, settings: Settings) -> None:
     """Delete dead tokens now and then, so the table stays proportional to live tokens.
 
@@ -154,6 +183,7 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             counts = await run_in_threadpool(token_store.purge, db)
             await run_in_threadpool(throttle_store.purge, db, settings.login_window)
             await run_in_threadpool(key_store.purge, db)
+            await run_in_threadpool(purge_browser_state, db)
             log.info("purged %d dead tokens (%d remain)", counts["removed"], counts["remaining"])
         except Exception:
             log.exception("periodic purge failed; will retry")
@@ -182,12 +212,16 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
 
 def _install_pages(app: FastAPI) -> None:
     """The pages for people (sign-in, consent, sign-out) and their security headers."""
-    from .pages import assets, authorize, login, upstream
+    from .api.routes import userinfo
+    from .oauth.oidc import register_metadata
+    from .pages import assets, authorize, login, logout, upstream
     from .pages.headers import SecurityHeaders
     from .pages.render import answer_page
 
-    for module in (assets, login, authorize, upstream):
+    for module in (assets, login, authorize, logout, upstream):
         app.include_router(module.router)
+    app.include_router(userinfo.router)  # JSON for relying parties, not a page
+    register_metadata(app.state.agave.oauth.metadata)
     app.state.agave.render_page = answer_page  # how api/answers.py renders a PageAnswer
     app.add_middleware(SecurityHeaders)  # innermost: it sees the scope the routes mark
 
@@ -221,7 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writes=writes,
         keys=signing_keys,
     )
-    for module in (health, tenants, clients, token, profiles, keys):
+    for module in (health, tenants, clients, token, profiles, keys, introspection, discovery):
         app.include_router(module.router)
     _install_pages(app)
     _install_error_handlers(app)

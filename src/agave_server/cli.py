@@ -539,6 +539,10 @@ def purge(ctx: Ctx) -> None:
         f"{counts['remaining']} remain; removed {stale} stale login counters, "
         f"{dropped} dropped signing keys"
     )
+    from .app import purge_browser_state
+
+    sessions, codes = purge_browser_state(ctx.db)
+    click.echo(f"removed {sessions} ended browser sessions and {codes} old authorization codes")
 
 
 def main() -> None:

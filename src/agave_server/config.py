@@ -99,11 +99,13 @@ class Settings:
     tenant_cache_seconds: int = 5
     purge_interval: int = 3600
     access_log: bool = False
-    # Browser sign-in on the tenant's pages: how long a session lasts (absolute, from sign-in).
-    session_lifetime: int = 43200
     # How long verifiers may cache a tenant's JWKS (its Cache-Control max-age); a rotated-in
     # signing key is published this long before it signs (oauth/keys.py).
     jwks_max_age: int = 3600
+    # Browser sign-in on the tenant's pages: how long a session lasts (absolute, from sign-in).
+    session_lifetime: int = 43200
+    # OpenID Connect ID tokens: how long one is valid (keys.py keeps a rotated key that long).
+    id_token_lifetime: int = 3600
     # argon2id parameters for new password hashes (argon2-cffi's defaults); existing hashes keep
     # verifying with the parameters their PHC string carries, and are re-hashed on next login.
     argon2_time_cost: int = 3
@@ -145,8 +147,9 @@ class Settings:
             tenant_cache_seconds=_int_env(env, "TENANT_CACHE_SECONDS", 5, 0),
             purge_interval=_int_env(env, "PURGE_INTERVAL", 3600, 0),
             access_log=_bool_env(env, "ACCESS_LOG", False) if access_log is None else access_log,
-            session_lifetime=_int_env(env, "SESSION_LIFETIME", cls.session_lifetime, 60),
             jwks_max_age=_int_env(env, "JWKS_MAX_AGE", cls.jwks_max_age, 0),
+            session_lifetime=_int_env(env, "SESSION_LIFETIME", cls.session_lifetime, 60),
+            id_token_lifetime=_int_env(env, "ID_TOKEN_LIFETIME", cls.id_token_lifetime, 60),
             argon2_time_cost=_int_env(env, "ARGON2_TIME_COST", cls.argon2_time_cost, 1),
             # argon2 needs at least 8 KiB per lane.
             argon2_memory_kib=_int_env(
@@ -169,8 +172,9 @@ class Settings:
             ENV_PREFIX + "TENANT_CACHE_SECONDS": str(self.tenant_cache_seconds),
             ENV_PREFIX + "PURGE_INTERVAL": str(self.purge_interval),
             ENV_PREFIX + "ACCESS_LOG": "1" if self.access_log else "0",
-            ENV_PREFIX + "SESSION_LIFETIME": str(self.session_lifetime),
             ENV_PREFIX + "JWKS_MAX_AGE": str(self.jwks_max_age),
+            ENV_PREFIX + "SESSION_LIFETIME": str(self.session_lifetime),
+            ENV_PREFIX + "ID_TOKEN_LIFETIME": str(self.id_token_lifetime),
             ENV_PREFIX + "ARGON2_TIME_COST": str(self.argon2_time_cost),
             ENV_PREFIX + "ARGON2_MEMORY_KIB": str(self.argon2_memory_kib),
             ENV_PREFIX + "ARGON2_PARALLELISM": str(self.argon2_parallelism),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agavepy import _oauth
 from agavepy._transport import envelope_result
 from agavepy.errors import BadRequestError, NetworkError, NotFoundError, NoTokenError
-from agavepy.models import Client, Subscription, Tenant, TokenPair
+from agavepy.models import Client, Subscription, Tenant, TokenInfo, TokenPair
 from agavepy.tables import ClientList, SubscriptionList, TenantList
 
 if TYPE_CHECKING:
@@ -156,6 +156,54 @@ class ClientsAPI:
         )
         return Client.from_json(result or {})
 
+    def update(
+        self,
+        name: str,
+        description: str | None = None,
+        tier: str | None = None,
+        callback_url: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+        *,
+        auth: Credentials | None = None,
+    ) -> Client:
+        """Change what is given (``""`` clears a text field); returns the client as it is now.
+
+        The server checks the URLs (absolute http(s), no fragment) and names the field it
+        refuses. The key, secret, subscriptions and tokens are not touched.
+        """
+        fields = {
+            "description": description,
+            "callbackUrl": callback_url,
+            "tier": None if tier is None else check_tier(tier),
+            "postLogoutRedirectUri": post_logout_redirect_uri,
+        }
+        data = {k: str(v) for k, v in fields.items() if v is not None}
+        if not data:
+            raise BadRequestError(
+                f"nothing to change on client {name!r}",
+                hint="give description=, callback_url=, tier= or post_logout_redirect_uri=",
+            )
+        url = self._url(check_client_name(name))
+        result = self._call("PUT", url, f"updating client {name!r}", auth, data=data)
+        return Client.from_json(result or {})
+
+    def reset_secret(self, name: str, *, auth: Credentials | None = None) -> Client:
+        """A new consumer secret (in the returned record only); the old one and every token
+        issued with it stop working at once.
+
+        When it is this session's client, the session takes the new secret and forgets the
+        revoked tokens, and is saved, so ``get_access_token()`` works straight away.
+        """
+        url = self._url(check_client_name(name), "secret")
+        result = self._call("POST", url, f"resetting the secret of client {name!r}", auth)
+        client = Client.from_json(result or {})
+        ag = self._ag
+        if client.consumer_secret and ag.api_key and client.consumer_key == ag.api_key:
+            ag.api_secret = client.consumer_secret
+            ag.set_pair(None)
+            ag.persist(make_current=False)
+        return client
+
     def delete(self, name: str, *, auth: Credentials | None = None) -> None:
         """Delete a client; its tokens stop working."""
         self._call("DELETE", self._url(check_client_name(name)), f"deleting client {name!r}", auth)
@@ -231,7 +279,7 @@ class TokensAPI:
         ag = self._ag
         key, secret = ag.require_client()
         user, pw = ag.credentials(username=username, password=password)
-        pair = _oauth.password_grant(ag.transport, ag.base_url(), key, secret, user, pw)
+        pair = _oauth.password_grant(ag.transport, ag.endpoints(), key, secret, user, pw)
         ag.set_pair(pair)
         ag.persist(make_current=True)
         return pair
@@ -257,4 +305,20 @@ class TokensAPI:
             token = pair.access_token
             ag.set_pair(None)
             ag.persist(make_current=False)
-        _oauth.revoke(ag.transport, ag.base_url(), key, secret, token)
+        _oauth.revoke(ag.transport, ag.endpoints(), key, secret, token)
+
+    def introspect(self, token: str | None = None) -> TokenInfo:
+        """What the tenant says about ``token`` (default: the current access token), asked
+        with this session's client (RFC 7662). Inactive tokens are an answer, not an error.
+
+        A client may look at the tokens it was issued; a client the operator marked as a
+        resource server, at any token of its tenant.
+        """
+        ag = self._ag
+        key, secret = ag.require_client()
+        if token is None:
+            pair = ag.pair()
+            if pair is None:
+                raise NoTokenError()
+            token = pair.access_token
+        return _oauth.introspect(ag.transport, ag.endpoints(), key, secret, token)

@@ -1,8 +1,9 @@
-"""The tenant's OAuth endpoints (``POST /token``, ``POST /revoke``) as plain functions.
+"""The tenant's OAuth endpoints (token, revocation, introspection) as plain functions.
 
 Shared by ``Agave.tokens`` and the standalone :class:`agavepy.token.Token`:
-they take a :class:`Transport`, the tenant's base URL and the client's key
-and secret, and return typed :class:`TokenPair` values. RFC 6749 errors are
+they take a :class:`Transport`, where the endpoints are (:class:`Endpoints`
+from the tenant's discovery document, or a base URL for the Agave defaults)
+and the client's key and secret, and return typed values. RFC 6749 errors are
 mapped to the SDK's exceptions here; the password never appears in one.
 """
 
@@ -11,9 +12,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from agavepy._discovery import Endpoints, as_endpoints
 from agavepy._transport import Transport, error_from_response, json_body
-from agavepy.errors import AgaveError, AuthenticationError, BadRequestError, TokenExpiredError
-from agavepy.models import TokenPair
+from agavepy.errors import (
+    AgaveError,
+    AuthenticationError,
+    BadRequestError,
+    ClientAuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    TokenExpiredError,
+)
+from agavepy.models import TokenInfo, TokenPair
 
 SCOPE = "PRODUCTION"  # what agavepy and agave-cli send
 
@@ -25,15 +35,14 @@ def endpoint(base_url: str, path: str) -> str:
 
 def _token_request(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     data: dict[str, str],
     action: str,
 ) -> TokenPair:
-    response = transport.request(
-        "POST", endpoint(base_url, "token"), data=data, auth=(api_key, api_secret)
-    )
+    url = as_endpoints(where).token
+    response = transport.request("POST", url, data=data, auth=(api_key, api_secret))
     if not response.is_success:
         raise _token_error(response, data["grant_type"], action)
     body = json_body(response)
@@ -50,12 +59,11 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
     said = body.get("error_description") if isinstance(body, dict) else None
     status = response.status_code
     if code == "invalid_client" or status == 401:
-        return AuthenticationError(
+        return ClientAuthenticationError(
             f"{action} failed: the client's key and secret were refused",
             status=status,
             response=response,
             server_message=said,
-            hint="the client may have been deleted; create one with clients_create()",
         )
     if code == "invalid_grant" and grant_type == "refresh_token":
         return TokenExpiredError(
@@ -80,7 +88,7 @@ def _token_error(response: Any, grant_type: str, action: str) -> AgaveError:
 
 def password_grant(
     transport: Transport,
-    base_url: str,
+    where: Endpoints | str,
     api_key: str,
     api_secret: str,
     username: str,
@@ -88,23 +96,67 @@ def password_grant(
 ) -> TokenPair:
     """A new token pair for ``username`` (grant_type=password)."""
     data = {"grant_type": "password", "username": username, "password": password, "scope": SCOPE}
-    return _token_request(transport, base_url, api_key, api_secret, data, "getting a token")
+    return _token_request(transport, where, api_key, api_secret, data, "getting a token")
 
 
 def refresh_grant(
-    transport: Transport, base_url: str, api_key: str, api_secret: str, refresh_token: str
+    transport: Transport,
+    where: Endpoints | str,
+    api_key: str,
+    api_secret: str,
+    refresh_token: str,
 ) -> TokenPair:
     """A new token pair from a refresh token; the old pair stops working (rotation)."""
     if not refresh_token:
         raise TokenExpiredError("no refresh token to refresh with")
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "scope": SCOPE}
-    return _token_request(transport, base_url, api_key, api_secret, data, "refreshing the token")
+    return _token_request(transport, where, api_key, api_secret, data, "refreshing the token")
 
 
-def revoke(transport: Transport, base_url: str, api_key: str, api_secret: str, token: str) -> None:
+def revoke(
+    transport: Transport, where: Endpoints | str, api_key: str, api_secret: str, token: str
+) -> None:
     """Revoke an access or refresh token (RFC 7009: unknown tokens are not an error)."""
-    response = transport.request(
-        "POST", endpoint(base_url, "revoke"), data={"token": token}, auth=(api_key, api_secret)
-    )
+    url = as_endpoints(where).revocation
+    response = transport.request("POST", url, data={"token": token}, auth=(api_key, api_secret))
     if not response.is_success:
         raise _token_error(response, "revoke", "revoking the token")
+
+
+def introspect(
+    transport: Transport, where: Endpoints | str, api_key: str, api_secret: str, token: str
+) -> TokenInfo:
+    """What the tenant says about a token (RFC 7662), asked as the client ``api_key``.
+
+    An inactive token (revoked, expired, junk, another tenant's, or one this client may not
+    look at) is a :class:`TokenInfo` with ``active`` False, not an error: that is the answer.
+    """
+    url = as_endpoints(where).introspection
+    response = transport.request("POST", url, data={"token": token}, auth=(api_key, api_secret))
+    action = "introspecting the token"
+    if response.status_code == 404:
+        raise NotFoundError(
+            f"{action} failed: the tenant has no introspection endpoint at {url}",
+            status=404,
+            response=response,
+            hint="this tenant does not offer RFC 7662 introspection",
+        )
+    if response.status_code == 403:
+        body = json_body(response)
+        said = body.get("error_description") if isinstance(body, dict) else None
+        raise PermissionDeniedError(
+            f"{action} failed: the client may not introspect tokens",
+            status=403,
+            response=response,
+            server_message=said,
+        )
+    if not response.is_success:
+        raise _token_error(response, "introspection", action)
+    body = json_body(response)
+    if not isinstance(body, dict) or not isinstance(body.get("active"), bool):
+        raise AgaveError(
+            f"{action} failed: the answer is not an RFC 7662 introspection response",
+            status=response.status_code,
+            response=response,
+        )
+    return TokenInfo.from_json(body)

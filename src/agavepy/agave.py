@@ -21,6 +21,7 @@ from typing import Any
 
 from agavepy import _oauth, prompts
 from agavepy._api import ClientsAPI, TenantsAPI, TokensAPI, check_client_name
+from agavepy._discovery import Endpoints, discover, issuer_of
 from agavepy._transport import Transport, check_url, envelope_result
 from agavepy.errors import (
     AgaveError,
@@ -30,7 +31,7 @@ from agavepy.errors import (
     NoTokenError,
     SessionError,
 )
-from agavepy.models import Profile, TokenPair
+from agavepy.models import Client, Profile, TokenPair
 from agavepy.session import WIRE_KEYS, SessionStore, same_identity
 from agavepy.tables import ClientList, SubscriptionList, TenantList, tenants_table
 
@@ -101,6 +102,7 @@ class Agave:
         self.store = SessionStore(cache_dir)
         self.transport = Transport(verify=verify, timeout=timeout)
         self._extra: dict[str, Any] = {}
+        self._endpoints: Endpoints | None = None  # the tenant's, found once per session
         self.tenants = TenantsAPI(self)
         self.clients = ClientsAPI(self)
         self.tokens = TokensAPI(self)
@@ -175,6 +177,22 @@ class Agave:
         if not self.api_server:
             self.init()
         return str(self.api_server)
+
+    def endpoints(self) -> Endpoints:
+        """The tenant's OAuth endpoints: from its discovery document when it has one
+        (``{issuer}/.well-known/openid-configuration``), else the Agave defaults.
+
+        Asked once per session object (again only after a network failure, or when the
+        base URL changes); never prompts.
+        """
+        base = self.base_url()
+        cached = self._endpoints
+        if cached is not None and cached.issuer == issuer_of(base):
+            return cached
+        found, keep = discover(self.transport, base)
+        if keep:
+            self._endpoints = found
+        return found
 
     # ------------------------------------------------------------------
     # Credentials and session state (used by the typed layer)
@@ -318,7 +336,7 @@ class Agave:
                 self.set_pair(newer)
                 return newer
             pair = _oauth.refresh_grant(
-                self.transport, self.base_url(), key, secret, stale.refresh_token
+                self.transport, self.endpoints(), key, secret, stale.refresh_token
             )
             self.set_pair(pair)
             self.persist(make_current=False)
@@ -437,6 +455,31 @@ class Agave:
             self.api_key = self.api_secret = ""
             self.set_pair(None)
             self.store.forget(self.tenant_id or "", self.username or "", name)
+
+    def clients_update(
+        self,
+        client_name: str | None = None,
+        description: str | None = None,
+        tier: str | None = None,
+        callback_url: str | None = None,
+        post_logout_redirect_uri: str | None = None,
+    ) -> Client:
+        """Change a client (this session's when no name); returns it as it is now."""
+        name = self._client_name_or_current(client_name)
+        self.base_url()
+        return self.clients.update(
+            name, description, tier, callback_url, post_logout_redirect_uri, auth=self.credentials()
+        )
+
+    def clients_reset_secret(self, client_name: str | None = None) -> Client:
+        """Give a client (this session's when no name) a new secret; its tokens stop working.
+
+        For this session's client the new secret becomes ``api_secret`` and is saved; for
+        another client it is only in the returned record's ``consumer_secret``.
+        """
+        name = self._client_name_or_current(client_name)
+        self.base_url()
+        return self.clients.reset_secret(name, auth=self.credentials())
 
     def clients_subscribe(
         self,

@@ -56,6 +56,15 @@ class AuthenticationError(AgaveError):
     default_hint = "check the username and password (or the client's key and secret)"
 
 
+class ClientAuthenticationError(AuthenticationError):
+    """401 from an OAuth endpoint: the client's key and secret were refused."""
+
+    default_hint = (
+        "the client may have been deleted or its secret reset; "
+        "clients_reset_secret() or clients_create() gives the session a working one"
+    )
+
+
 class PermissionDeniedError(AgaveError):
     """403: the credentials are good but not allowed to do this."""
 

@@ -59,10 +59,13 @@ class Client:
     tier: str
     callback_url: str
     consumer_secret: str | None = field(default=None, repr=False)
+    #: Where RP-initiated logout may send the browser; None from servers that do not say.
+    post_logout_redirect_uri: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Client:
         secret = data.get("consumerSecret")
+        logout = data.get("postLogoutRedirectUri")
         return cls(
             name=_text(data.get("name")),
             description=_text(data.get("description")),
@@ -70,6 +73,7 @@ class Client:
             tier=_text(data.get("tier")),
             callback_url=_text(data.get("callbackUrl")),
             consumer_secret=None if secret is None else str(secret),
+            post_logout_redirect_uri=None if logout is None else str(logout),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -82,6 +86,8 @@ class Client:
         }
         if self.consumer_secret is not None:
             out["consumerSecret"] = self.consumer_secret
+        if self.post_logout_redirect_uri is not None:
+            out["postLogoutRedirectUri"] = self.post_logout_redirect_uri
         return out
 
 
@@ -210,3 +216,57 @@ class Profile:
             "last_name": self.last_name,
             **self.extra,
         }
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a tenant's introspection endpoint (RFC 7662) says about a token.
+
+    ``active`` is the answer; the other fields are only there for an active token (a
+    server says nothing else about an inactive one). Times are Unix seconds.
+    """
+
+    active: bool
+    scope: str = ""
+    client_id: str = ""
+    username: str = ""
+    sub: str = ""
+    token_type: str = ""
+    exp: int | None = None
+    iat: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    _KNOWN = ("active", "scope", "client_id", "username", "sub", "token_type", "exp", "iat")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TokenInfo:
+        def _time(key: str) -> int | None:
+            value = data.get(key)
+            return None if value in (None, "") else _int(value)
+
+        return cls(
+            active=data.get("active") is True,
+            scope=_text(data.get("scope")),
+            client_id=_text(data.get("client_id")),
+            username=_text(data.get("username")),
+            sub=_text(data.get("sub")),
+            token_type=_text(data.get("token_type")),
+            exp=_time("exp"),
+            iat=_time("iat"),
+            extra={k: v for k, v in data.items() if k not in cls._KNOWN},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.active:
+            return {"active": False, **self.extra}
+        out: dict[str, Any] = {**self.extra, "active": True}
+        for key in self._KNOWN[1:]:
+            value = getattr(self, key)
+            if value not in (None, ""):
+                out[key] = value
+        return out
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the token expires (timezone-aware, UTC), if the server said."""
+        return None if self.exp is None else datetime.fromtimestamp(self.exp, tz=timezone.utc)

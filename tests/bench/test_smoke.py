@@ -58,6 +58,8 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
         "refresh_token",
         "password",
         "me",
+        "introspect",
+        "me_jwt",
         "client_create",
         "list_100",
         "list_1000",

@@ -81,3 +81,29 @@ def token_request(server: ServerProcess, client: RegisteredClient, **data) -> ht
 def bearer_me(server: ServerProcess, access_token: str) -> httpx.Response:
     with server.client() as http:
         return http.get("/profiles/v2/me", headers={"Authorization": f"Bearer {access_token}"})
+
+
+class _NoFramework:
+    """Authlib's framework integrations store refreshed tokens through this; tests keep
+    tokens themselves."""
+
+    def update_token(self, *args, **kwargs) -> None:
+        pass
+
+
+def relying_party(issuer: str, client: RegisteredClient, scope: str = "openid profile email"):
+    """Authlib's own web-app client (the classes its Flask, Django and Starlette clients are
+    made of), configured from the discovery document alone: ``server_metadata_url``."""
+    from authlib.integrations.base_client import BaseApp, OAuth2Mixin, OpenIDMixin
+
+    class RelyingParty(OAuth2Mixin, OpenIDMixin, BaseApp):
+        client_cls = OAuth2Client
+
+    return RelyingParty(
+        _NoFramework(),
+        name="agave",
+        client_id=client.key,
+        client_secret=client.secret,
+        server_metadata_url=issuer + "/.well-known/openid-configuration",
+        client_kwargs={"scope": scope, "code_challenge_method": "S256", "timeout": 30},
+    )

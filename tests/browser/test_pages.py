@@ -43,6 +43,24 @@ def test_sign_in_and_out_in_chromium(web_server: ServerProcess, web_user, page) 
     assert _cookie(page, SESSION) is None
 
 
+def test_pages_fit_a_phone(web_server, web_user, page) -> None:
+    """At 360 CSS pixels nothing scrolls sideways and the targets stay large."""
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(web_server.base_url + "/login")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    box = page.get_by_role("button", name="Sign in").bounding_box()
+    assert box and box["height"] >= 44
+    page.shot("login-phone")
+
+
+def test_browser_404_is_a_page(web_server, anon) -> None:
+    r = anon.get("/no/such/page", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+    assert "Page not found" in r.text and r.headers["x-frame-options"] == "DENY"
+    api = anon.get("/no/such/page")  # API clients keep the JSON envelope
+    assert api.status_code == 404 and api.json()["status"] == "error"
+
+
 def test_wrong_password_is_a_page_with_the_message(web_server, web_user, page) -> None:
     user = web_user()
     page.goto(web_server.base_url + "/login")
@@ -52,6 +70,7 @@ def test_wrong_password_is_a_page_with_the_message(web_server, web_user, page) -
     page.get_by_role("alert").wait_for()
     assert page.get_by_role("alert").inner_text().strip() == "Invalid username or password."
     assert page.get_by_label("Username").input_value() == user.username
+    assert page.evaluate("document.activeElement.id") == "password"
     page.shot("wrong-password")
 
 

@@ -101,7 +101,9 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a fresh browser context (no cookies from other tests)."""
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
-    wrapped = Page(context.new_page(), _test_folder(request))
+    folder = _test_folder(request)
+    shutil.rmtree(folder, ignore_errors=True)  # only this run's screenshots
+    wrapped = Page(context.new_page(), folder)
     try:
         yield wrapped
     finally:

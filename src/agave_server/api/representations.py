@@ -21,6 +21,8 @@ def client_json(
         "consumerKey": client.consumer_key,
         "tier": client.tier,
         "callbackUrl": client.callback_url,
+        # An extension (the old tools ignore it): where RP-initiated logout may return to.
+        "postLogoutRedirectUri": client.post_logout_redirect_uri,
     }
     if secret is not None:
         body["consumerSecret"] = secret

@@ -32,6 +32,9 @@ class ClientOut(BaseModel):
     consumerKey: str
     tier: Literal["Bronze", "Silver", "Gold", "Unlimited"]
     callbackUrl: str
+    postLogoutRedirectUri: str = Field(
+        description="Extension: where RP-initiated logout may send the browser ('' = none)."
+    )
     links: ClientLinks = Field(alias="_links")
 
 
@@ -221,6 +224,27 @@ class Jwks(BaseModel):
     keys: list[Jwk]
 
 
+class IntrospectionOut(BaseModel):
+    active: bool
+    scope: str | None = None
+    client_id: str | None = None
+    username: str | None = None
+    sub: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    iss: str | None = None
+    token_type: str | None = None
+
+
+class DiscoveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+
+
 CREATE_CLIENT_BODY = _body(
     {
         "clientName": {"type": "string", "pattern": _NAME},
@@ -231,6 +255,34 @@ CREATE_CLIENT_BODY = _body(
     },
     None,
     any_of_required=["clientName", "name"],
+)
+_REDIRECT_URL = (
+    r"^([Hh][Tt][Tt][Pp][Ss]?://[^\u0000-\u0020\u007f-\u009f#/?@:]"
+    r"[^\u0000-\u0020\u007f-\u009f#]*)?$"
+)
+UPDATE_CLIENT_BODY = _body(
+    {
+        "description": {"type": ["string", "null"], "maxLength": 1000, "pattern": _PRINTABLE},
+        "callbackUrl": {
+            "type": ["string", "null"],
+            "maxLength": 2048,
+            "pattern": _REDIRECT_URL,
+            "description": "absolute http(s) URL without a #fragment; '' clears it",
+        },
+        "postLogoutRedirectUri": {
+            "type": ["string", "null"],
+            "maxLength": 2048,
+            "pattern": _REDIRECT_URL,
+            "description": "where RP-initiated logout may return to (same rules as callbackUrl)",
+        },
+        "tier": {
+            **_TIER,
+            "pattern": _TIER["pattern"].replace(")?$", ")$"),
+            "description": "Bronze, Silver, Gold or Unlimited, in any case",
+        },
+    },
+    None,
+    any_of_required=["description", "callbackUrl", "tier", "postLogoutRedirectUri"],
 )
 API_SELECTOR = {
     "apiName": {"type": "string", "pattern": _API, "description": "an API name, or * for all"},
@@ -258,6 +310,15 @@ TOKEN_BODY = _body(
     ["grant_type"],
 )
 REVOKE_BODY = _body(
+    {
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+        **CLIENT_SECRET_POST,
+    },
+    ["token"],
+)
+
+INTROSPECT_BODY = _body(
     {
         "token": {"type": "string"},
         "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},

@@ -6,7 +6,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
 from ..security import digest_matches
 from ..storage import now
-from ..storage.records import Client, Token, User
+from ..storage.records import Client, Tenant, Token, User
 from . import redirect_uris
 from .oidc import allowed_scope
 
@@ -60,9 +60,12 @@ class OAuthToken(TokenMixin):
     """A stored pair, as far as the refresh, revocation and introspection endpoints need it;
     ``kind`` says which of its two tokens was presented ('access_token' or 'refresh_token')."""
 
-    def __init__(self, record: Token, kind: str = "access_token") -> None:
+    def __init__(
+        self, record: Token, kind: str = "access_token", tenant: Tenant | None = None
+    ) -> None:
         self.record = record
         self.kind = kind
+        self.tenant = tenant
         self.id = record.id
         self.family_id = record.family_id
         self.user_id = record.user_id

@@ -20,6 +20,7 @@ from authlib.oidc.core.util import create_half_hash
 
 from ..storage import authorization_codes as code_store
 from ..storage.records import Tenant, User
+from .keys import InvalidJWT, KeyRing
 
 SCOPES = ("openid", "profile", "email")
 # Scopes a token of this server can carry: the OIDC ones, and Agave's own ("default": the
@@ -41,8 +42,6 @@ CLAIMS = (
     "email",
 )
 ID_TOKEN_TYP = "JWT"
-ID_TOKEN_LIFETIME = 3600
-SIGNING_ALG = "RS256"
 
 
 def subject(user: User) -> str:
@@ -88,34 +87,52 @@ class AgaveOpenIDCode(OpenIDCode):
     def generate_user_info(self, user: User, scope: str) -> UserInfo:
         return user_info(user, scope)
 
+    def process_token(self, grant, response):
+        # The extension is shared by every request; the server (its keys and settings) is
+        # the grant's, so it travels on the request to ``encode_id_token``.
+        grant.request.oauth_server = grant.server
+        return super().process_token(grant, response)
+
     def encode_id_token(self, token: dict, request) -> str:
+        server = request.oauth_server
         tenant: Tenant = request.tenant
-        code = request.authorization_code
+        keys: KeyRing = server.keys
+        signing = keys.current(tenant)
         issued = int(time.time())
         claims: dict[str, Any] = {
-            "iss": tenant.base_url.rstrip("/"),
+            "iss": tenant.issuer,
             "aud": request.client.get_client_id(),
             "azp": request.client.get_client_id(),
             "iat": issued,
-            "exp": issued + ID_TOKEN_LIFETIME,
-            **self.get_authorization_code_claims(code),
+            "exp": issued + server.settings.id_token_lifetime,
+            **self.get_authorization_code_claims(request.authorization_code),
         }
-        at_hash = create_half_hash(token["access_token"], SIGNING_ALG)
-        claims["at_hash"] = at_hash.decode("ascii")
+        claims["at_hash"] = create_half_hash(token["access_token"], signing.alg).decode("ascii")
         claims.update(self.generate_user_info(request.user, token["scope"]))
-        return sign_id_token(request.db, tenant, claims)
+        return keys.sign(tenant, claims, typ=ID_TOKEN_TYP)
 
 
-def sign_id_token(db, tenant: Tenant, claims: dict[str, Any]) -> str:
-    """The compact JWS of an ID token, signed by the tenant's current key."""
-    from . import keys
+def verify_id_token(keys: KeyRing, tenant: Tenant, token: str) -> dict[str, Any] | None:
+    """The claims of an ID token this tenant signed (key, alg, ``typ: JWT``, ``iss``, unexpired),
+    for any of its clients; None for anything else, an access token included."""
+    try:
+        return keys.verify(tenant, token, typ=ID_TOKEN_TYP, audience=None)
+    except InvalidJWT:
+        return None
 
-    return keys.sign(db, tenant, claims, typ=ID_TOKEN_TYP)
 
+def register_metadata(metadata) -> None:
+    """This module's and the browser flow's entries in the discovery documents."""
+    from .authorize import AUTHORIZE_PATH
+    from .logout import LOGOUT_PATH
 
-def verify_id_token(db, tenant: Tenant, token: str) -> dict[str, Any] | None:
-    """The claims of an ID token this tenant issued (signature, ``typ``, ``iss``; expiry is
-    NOT checked: a logout hint may be an expired token), or None."""
-    from . import keys
-
-    return keys.verify(db, tenant, token, typ=ID_TOKEN_TYP, check_expiry=False)
+    metadata.add_endpoint("authorization_endpoint", AUTHORIZE_PATH)
+    metadata.add_endpoint("userinfo_endpoint", "/oauth2/userinfo")
+    metadata.add_endpoint("end_session_endpoint", LOGOUT_PATH)
+    metadata.add("scopes_supported", list(SCOPES))
+    metadata.add("response_modes_supported", ["query"])
+    metadata.add("claims_supported", list(CLAIMS), openid_only=True)
+    metadata.add("prompt_values_supported", ["none", "login", "consent"], openid_only=True)
+    metadata.add("claims_parameter_supported", False, openid_only=True)
+    metadata.add("request_parameter_supported", False, openid_only=True)
+    metadata.add("request_uri_parameter_supported", False, openid_only=True)

@@ -9,11 +9,31 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    UnsupportedTokenTypeError,
+)
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 
 from ..storage import tokens as token_store
 from .models import CLIENT_AUTH_METHODS, OAuthToken
+
+TOKEN_TYPE_HINTS = (token_store.ACCESS, token_store.REFRESH)
+
+
+def check_token_params(request) -> None:
+    """``token`` is required; ``token_type_hint``, if given, is one we know (RFC 7009 2.1)."""
+    if not request.form.get("token"):
+        raise InvalidRequestError("Missing 'token' in the request body.")
+    hint = request.form.get("token_type_hint")
+    if hint and hint not in TOKEN_TYPE_HINTS:
+        error = UnsupportedTokenTypeError()
+        error.status_code = 400
+        error.description = (
+            f"token_type_hint {hint[:40]!r} is not supported: use {' or '.join(TOKEN_TYPE_HINTS)}."
+        )
+        raise error
 
 
 class Revocation(RevocationEndpoint):
@@ -21,7 +41,7 @@ class Revocation(RevocationEndpoint):
 
     def authenticate_token(self, request, client) -> OAuthToken | None:
         """Like Authlib's, but the lookup needs the request (its tenant), not just the string."""
-        self.check_params(request, client)
+        check_token_params(request)
         found = self.server.bearer.find(
             request.tenant, request.form["token"], request.form.get("token_type_hint")
         )

@@ -35,8 +35,10 @@ from .answers import Answer, JsonAnswer, from_triple
 from .bearer import BearerValidator
 from .errors import TooManyAttemptsError, description_text
 from .grants import refused_refresh
+from .introspection import Introspection
 from .keys import KeyRing
-from .models import OAuthClient
+from .metadata import Metadata
+from .models import CLIENT_AUTH_METHODS, OAuthClient
 from .requests import AgaveOAuth2Request, HttpInput
 from .revocation import Revocation
 
@@ -83,6 +85,27 @@ class AgaveAuthorizationServer(AuthorizationServer):
         for entry in registry.GRANTS:
             self.register_grant(entry.grant, [make() for make in entry.extensions] or None)
         self.register_endpoint(Revocation)
+        self.register_endpoint(Introspection)
+        self.metadata = Metadata()
+        self._register_core_metadata()
+
+    def _register_core_metadata(self) -> None:
+        """The endpoints and fields of this module's endpoints (others add theirs the same way)."""
+        for name, path in (
+            ("token_endpoint", "/token"),
+            ("revocation_endpoint", "/revoke"),
+            ("introspection_endpoint", "/oauth2/introspect"),
+            ("jwks_uri", "/oauth2/jwks"),
+        ):
+            self.metadata.add_endpoint(name, path)
+        self.metadata.add("token_endpoint_auth_methods_supported", list(CLIENT_AUTH_METHODS))
+        self.metadata.add(
+            "revocation_endpoint_auth_methods_supported", Revocation.CLIENT_AUTH_METHODS
+        )
+        self.metadata.add(
+            "introspection_endpoint_auth_methods_supported", Introspection.CLIENT_AUTH_METHODS
+        )
+        self.metadata.add("scopes_supported", [SCOPE])
 
     # -- requests ----------------------------------------------------------------------
     def request(self, source: HttpInput, keep_scope: bool = False) -> AgaveOAuth2Request:
@@ -132,17 +155,18 @@ class AgaveAuthorizationServer(AuthorizationServer):
         expires_in=None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
+        scope = scope or SCOPE  # the code flow's (openid ...) or the legacy "default"
         token: dict[str, Any] = {
-            "access_token": self._access_token(grant_type, client, user),
+            "access_token": self._access_token(grant_type, client, user, scope),
             "token_type": "bearer",
             "expires_in": self.settings.access_token_lifetime,
-            "scope": scope or SCOPE,  # the code flow's (openid ...) or the legacy "default"
+            "scope": scope,
         }
         if include_refresh_token:
             token["refresh_token"] = new_secret()
         return token
 
-    def _access_token(self, grant_type: str, client: OAuthClient, user) -> str:
+    def _access_token(self, grant_type: str, client: OAuthClient, user, scope: str) -> str:
         """Opaque base62, or an RFC 9068 JWT when the request's tenant chose ``jwt``."""
         request = _current.get()
         if request is None or request.tenant.access_token_format != jwt_tokens.JWT:
@@ -150,7 +174,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         issuer = jwt_tokens.TenantAccessTokens(
             self.keys, request.tenant, self.settings.access_token_lifetime
         )
-        return issuer.issue(client, grant_type, user, SCOPE)
+        # client_credentials: an Agave client acts as its owner (the stored row, /profiles/v2/me
+        # and introspection all say so), so ``sub`` is the owner, not the client.
+        return issuer.issue(client, grant_type, user or request.user, scope)
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
         """Store the pair's digests; a refresh also retires its parent, or loses the race.
@@ -273,3 +299,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
 
     def revocation_response(self, request: AgaveOAuth2Request) -> Answer:
         return self.endpoint_response(Revocation.ENDPOINT_NAME, request)
+
+    def introspection_response(self, request: AgaveOAuth2Request) -> Answer:
+        return self.endpoint_response(Introspection.ENDPOINT_NAME, request)
+
+    def discovery(self, tenant: Tenant, openid: bool) -> dict[str, Any]:
+        """The tenant's OpenID Connect (``openid``) or RFC 8414 discovery document."""
+        if not openid:
+            return self.metadata.authorization_server(tenant)
+        algs = sorted({k.alg for k in self.keys.published(tenant)})
+        return self.metadata.openid_configuration(tenant, algs)

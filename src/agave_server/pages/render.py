@@ -123,3 +123,27 @@ def answer_page(
         headers=headers,
         **values,
     )
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating (it asks for HTML first), not an API client (JSON, ``*/*``)."""
+    accept = request.headers.get("accept", "")
+    return request.method in ("GET", "HEAD") and accept.startswith("text/html")
+
+
+def not_found_page(request: Request) -> Response:
+    """404 for a person: a page naming the path, with the tenant's look when there is one."""
+    from ..api.context import tenant_of
+    from ..errors import AgaveError
+
+    try:
+        tenant = tenant_of(request)
+    except AgaveError:
+        tenant = None
+    return error_page(
+        request,
+        tenant,
+        404,
+        "Page not found",
+        f"There is no page at {request.url.path[:200]} on this site.",
+    )

@@ -29,6 +29,17 @@ from .render import error_page
 
 log = logging.getLogger("agave_server")
 _FORM = "agave.form"
+_TITLES = {404: "Not found", 415: "This form cannot be read", 413: "Too large"}
+
+
+_RP_POST = "_agave_relying_party_post"
+
+
+def relying_party_post(endpoint):
+    """Mark a POST that relying parties may send from their own site (RP-initiated logout):
+    without ``confirm`` it is not CSRF-checked, so it must act only as its GET would."""
+    setattr(endpoint, _RP_POST, True)
+    return endpoint
 
 
 def form_of(request: Request) -> dict[str, str]:
@@ -36,14 +47,15 @@ def form_of(request: Request) -> dict[str, str]:
     return request.scope[_FORM]
 
 
-async def _checked_form(request: Request) -> None:
+async def _checked_form(request: Request, from_relying_party: bool) -> None:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != FORM:
         raise UnsupportedMediaType(
             f"This form must be sent as {FORM} (a browser does that); got {media or 'no body'}."
         )
     form = parse_form(await request.body())
-    csrf.check(request, tenant_of(request), form)
+    if not (from_relying_party and "confirm" not in form):
+        csrf.check(request, tenant_of(request), form)
     request.scope[_FORM] = form
 
 
@@ -57,12 +69,13 @@ def _tenant_or_none(request: Request):
 class PageRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        from_relying_party = getattr(self.endpoint, _RP_POST, False)
 
         async def page_handler(request: Request) -> Response:
             request.scope[PAGE_MARK] = True
             try:
                 if request.method == "POST":
-                    await _checked_form(request)
+                    await _checked_form(request, from_relying_party)
                 return await handler(request)
             except csrf.CsrfRefused:
                 return error_page(
@@ -87,7 +100,7 @@ class PageRoute(APIRoute):
                     request,
                     _tenant_or_none(request),
                     err.status,
-                    "Something is not right",
+                    _TITLES.get(err.status, "This request cannot be completed"),
                     err.message,
                     err.headers,
                 )

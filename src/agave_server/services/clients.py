@@ -6,8 +6,8 @@ name that does not exist, so names do not leak.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..security import digest, new_consumer_key, new_secret
@@ -72,6 +72,66 @@ def delete(db: Database, owner: User, name: str) -> None:
     client = get(db, owner, name)
     if not store.delete_client(db, client.id):
         raise NotFound(f"No client named {name} for user {owner.username}.")
+
+
+# Fields ``PUT /clients/v2/{name}`` may set: wire name -> (column, check of the new value).
+_UPDATABLE: dict[str, tuple[str, Callable[[str], str]]] = {
+    "description": (
+        "description",
+        lambda v: validation.text(v, "description", validation.MAX_DESCRIPTION),
+    ),
+    "callbackUrl": ("callback_url", lambda v: validation.redirect_url(v, "callbackUrl")),
+    "tier": ("tier", lambda v: validation.tier(v, required=True)),
+    "postLogoutRedirectUri": (
+        "post_logout_redirect_uri",
+        lambda v: validation.redirect_url(v, "postLogoutRedirectUri"),
+    ),
+}
+
+
+def _changes(name: str, params: Mapping[str, str]) -> dict[str, str]:
+    """The columns an update sets, every value checked before anything is written."""
+    for alias in ("clientName", "name"):
+        given = params.get(alias)
+        if given not in (None, "", name):
+            raise BadRequest(
+                f"Field '{alias}' is {given[:64]!r} but the client is {name!r}: clients cannot "
+                "be renamed; create a new client instead."
+            )
+    changes = {
+        column: check(params[field])
+        for field, (column, check) in _UPDATABLE.items()
+        if params.get(field) is not None
+    }
+    if not changes:
+        raise BadRequest("Nothing to change: give at least one of " + ", ".join(_UPDATABLE) + ".")
+    return changes
+
+
+def update(db: Database, owner: User, name: str, params: Mapping[str, str]) -> Client:
+    """Change a client's description, callbackUrl, tier or postLogoutRedirectUri; fields not
+    given are kept.
+
+    Its key, secret, subscriptions and tokens are untouched (a new callbackUrl only affects
+    authorization requests made from now on).
+    """
+    client = get(db, owner, name)
+    if not store.update_client(db, client.id, **_changes(name, params)):
+        raise NotFound(f"No client named {name} for user {owner.username}.")
+    return get(db, owner, name)
+
+
+def reset_secret(db: Database, owner: User, name: str) -> NewClient:
+    """Issue a new consumer secret and end every token of the client (they used the old one).
+
+    The consumer key stays, so configuration that names the client keeps working once the
+    new secret is in place; the new secret exists in clear only in the returned value.
+    """
+    client = get(db, owner, name)
+    secret = new_secret()
+    if store.replace_secret(db, client.id, digest(secret)) is None:
+        raise NotFound(f"No client named {name} for user {owner.username}.")
+    return NewClient(replace(client, secret_digest=digest(secret)), secret)
 
 
 def subscriptions(db: Database, owner: User, name: str) -> tuple[Client, list[Subscription]]:

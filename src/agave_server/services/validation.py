@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from ..errors import BadRequest
 
@@ -32,10 +33,14 @@ def client_name(value: str | None, field: str = "clientName") -> str:
     return value
 
 
-def tier(value: str | None, field: str = "tier") -> str:
-    """A tier in any case, returned in its canonical spelling; default Unlimited."""
-    if value is None or value == "":
+def tier(value: str | None, field: str = "tier", required: bool = False) -> str:
+    """A tier in any case, returned in its canonical spelling; default Unlimited.
+
+    ``required``: an empty value is refused instead (an update that names the field).
+    """
+    if (value is None or value == "") and not required:
         return "Unlimited"
+    value = value or ""
     for known in TIERS:
         if value.lower() == known.lower():
             return known
@@ -59,6 +64,32 @@ def callback_url(value: str | None) -> str:
     url = text(value, "callbackUrl", MAX_URL)
     if url and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url):
         raise BadRequest(f"Invalid callbackUrl {_shown(url)}: expected an absolute URL or ''.")
+    return url
+
+
+def redirect_url(value: str | None, field: str) -> str:
+    """A URL a browser is sent to (``callbackUrl``, ``postLogoutRedirectUri``) on update.
+
+    Absolute ``http``/``https`` with a host and no fragment (RFC 6749 section 3.1.2), or ``''``
+    to clear it. Stricter than create's ``callbackUrl``, which the old tools fill freely.
+    """
+    url = text(value, field, MAX_URL)
+    if not url:
+        return ""
+    allowed = "an absolute http:// or https:// URL without a #fragment, or '' to clear it"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise BadRequest(f"Invalid {field} {_shown(url)}: expected {allowed}.") from None
+    if parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in url):
+        raise BadRequest(f"Invalid {field} {_shown(url)}: expected {allowed}.")
+    if "#" in url:
+        raise BadRequest(
+            f"Invalid {field} {_shown(url)}: a redirect URL must not have a #fragment "
+            "(RFC 6749 section 3.1.2)."
+        )
     return url
 
 

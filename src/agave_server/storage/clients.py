@@ -167,6 +167,25 @@ def delete_client(db: Database, client_id: int) -> bool:
     return True
 
 
+def replace_secret(db: Database, client_id: int, secret_digest: str) -> int | None:
+    """Give the client a new secret and revoke every token it holds, in one transaction.
+
+    Nobody can use the old secret, or a token issued with it, once this commits; returns how
+    many unrevoked token pairs were revoked (None when the client is gone).
+    """
+    with db.write() as conn:
+        if not _lock_client(conn, client_id):
+            return None
+        conn.execute(
+            update(clients).where(clients.c.id == client_id).values(secret_digest=secret_digest)
+        )
+        return conn.execute(
+            update(tokens)
+            .where(tokens.c.client_id == client_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        ).rowcount
+
+
 def list_subscriptions(db: Database, client_id: int) -> list[Subscription]:
     query = (
         select(apis, subscriptions.c.tier.label("sub_tier"))

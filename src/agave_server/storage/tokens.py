@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from ..models import apis, subscriptions, tokens, users
+from ..models import apis, clients, subscriptions, tokens, users
 from .database import Database, Prepared, now
 from .records import BearerGrant, Token
 from .users import USER_FIELDS, user_from_values
@@ -208,6 +208,14 @@ def find_kind_by_digest(
             if row:
                 return _token(row), kind
     return None
+
+
+def parties(db: Database, client_id: int, user_id: int) -> tuple[str, str]:
+    """The consumer key of a token's client and the username of its user (introspection)."""
+    with db.read() as conn:
+        key = conn.execute(select(clients.c.consumer_key).where(clients.c.id == client_id))
+        name = conn.execute(select(users.c.username).where(users.c.id == user_id))
+        return key.scalar_one(), name.scalar_one()
 
 
 def revoke_pair(db: Database, token_id: int) -> None:

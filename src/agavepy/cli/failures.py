@@ -28,6 +28,8 @@ CLI_HINTS = {
     "SessionError": "run `agave tenants init` and `agave clients create` first",
     "NotFoundError": "`agave clients list` shows your clients",
     "AuthenticationError": "check the username and password (-u, --password-stdin)",
+    "ClientAuthenticationError": "the session's client may have been deleted or its secret "
+    "reset elsewhere; `agave clients reset-secret` or `agave clients create` gives it a new one",
     "MissingValueError": "",  # rewritten from the value's name, see _missing_value_hint
 }
 

@@ -25,6 +25,7 @@ from ..schemas import (
     PRETTY,
     SUBSCRIBE_BODY,
     UNSUBSCRIBE_BODY,
+    UPDATE_CLIENT_BODY,
     ClientOut,
     CreatedClientOut,
     Envelope,
@@ -105,6 +106,61 @@ def _show(request: Request) -> Response:
 )
 async def show_client(request: Request) -> Response:
     return await run_in_threadpool(_show, request)
+
+
+def _update(request: Request, params: Mapping[str, str]) -> Response:
+    tenant = tenant_of(request)
+    owner = basic_user(request, tenant)
+    client = service.update(state(request).db, owner, request.path_params["name"], params)
+    return envelope(client_json(tenant, owner, client), "Client updated.", request.query_params)
+
+
+@router.put(
+    "/clients/v2/{name}",
+    summary="Change a client's description, callbackUrl, tier or postLogoutRedirectUri "
+    "(fields not given are kept)",
+    description="An extension of the Agave API (the old tools never call it). The key, the "
+    "secret, the subscriptions and the tokens stay as they are." + ENVELOPE_PARAMS_NOTE,
+    responses={
+        200: {"model": Envelope[ClientOut], "description": "The client as it is now"},
+        **error_responses(400, 401, 404, 413, 415, 429),
+    },
+    openapi_extra={**UPDATE_CLIENT_BODY, "parameters": [NAME, PRETTY], "security": BASIC},
+)
+async def update_client(request: Request) -> Response:
+    params = await read_params(request)
+    return await run_in_threadpool(_update, request, params)
+
+
+RESET_MESSAGE = (
+    "Client secret reset: the new consumerSecret is shown only now, and every token "
+    "issued with the old one has been revoked."
+)
+
+
+def _reset_secret(request: Request) -> Response:
+    tenant = tenant_of(request)
+    owner = basic_user(request, tenant)
+    new = service.reset_secret(state(request).db, owner, request.path_params["name"])
+    body = client_json(tenant, owner, new.client, new.consumer_secret)
+    return envelope(body, RESET_MESSAGE, request.query_params)
+
+
+@router.post(
+    "/clients/v2/{name}/secret",
+    summary="Issue a new consumerSecret (shown once); every token of the old one stops working",
+    description="An extension of the Agave API. The consumer key stays the same; the old "
+    "secret stops working at once, and so does every access and refresh token the client "
+    "holds (revoked in the same transaction)." + ENVELOPE_PARAMS_NOTE,
+    responses={
+        200: {"model": Envelope[CreatedClientOut], "description": "The client and its new secret"},
+        **error_responses(400, 401, 404, 413, 415, 429),
+    },
+    openapi_extra={"parameters": [NAME, PRETTY], "security": BASIC},
+)
+async def reset_secret(request: Request) -> Response:
+    await read_params(request)  # a body is allowed but carries nothing; it must still parse
+    return await run_in_threadpool(_reset_secret, request)
 
 
 def _delete(request: Request) -> Response:

@@ -20,6 +20,7 @@ from agavepy.cli.state import State
 
 if TYPE_CHECKING:
     from agavepy.agave import Agave
+    from agavepy.models import Client
 
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 
@@ -72,6 +73,13 @@ provider_option = click.option(
     metavar="PROVIDER",
     help="API provider (default: admin).",
 )
+
+
+def _fields(client: Client) -> output.Columns:
+    """The rows of one client: its post-logout redirect too, when the server has the field."""
+    if client.post_logout_redirect_uri is None:
+        return CLIENT_FIELDS
+    return (*CLIENT_FIELDS, ("post-logout redirect", "postLogoutRedirectUri"))
 
 
 @click.group()
@@ -186,7 +194,100 @@ def show(state: State, name: str) -> None:
     """
     ag = open_agave(state)
     client = ag.clients.get(name, auth=user_auth(state, ag))
-    output.show_record(state, client.to_json(), CLIENT_FIELDS)
+    output.show_record(state, client.to_json(), _fields(client))
+
+
+@clients.command("update")
+@click.argument("name", required=False)
+@click.option("-D", "--description", default=None, help="What the client is for ('' clears it).")
+@click.option(
+    "-C",
+    "--callback-url",
+    default=None,
+    metavar="URL",
+    help="OAuth redirect URI: absolute http(s), no #fragment ('' clears it).",
+)
+@click.option(
+    "-T", "--tier", type=click.Choice(TIERS, case_sensitive=False), help="Rate-limit tier."
+)
+@click.option(
+    "--post-logout-redirect-uri",
+    default=None,
+    metavar="URL",
+    help="Where the tenant may send the browser after logout ('' clears it).",
+)
+@global_options
+@click.pass_obj
+def update(
+    state: State,
+    name: str | None,
+    description: str | None,
+    callback_url: str | None,
+    tier: str | None,
+    post_logout_redirect_uri: str | None,
+) -> None:
+    """Change client NAME (default: the session's client); options not given are kept.
+
+    The key, the secret, the subscriptions and the tokens stay as they are.
+
+    \b
+    Example:
+      agave clients update my_client -C https://portal.example.org/oauth/callback
+      agave clients update my_client -D "lab portal" -T Gold --json
+    """
+    if all(v is None for v in (description, callback_url, tier, post_logout_redirect_uri)):
+        raise CliError(
+            "nothing to change; give -D/--description, -C/--callback-url, -T/--tier "
+            "or --post-logout-redirect-uri",
+            EXIT_USAGE,
+        )
+    name = _session_client(name)
+    ag = open_agave(state)
+    client = ag.clients.update(
+        name,
+        description,
+        tier,
+        callback_url,
+        post_logout_redirect_uri,
+        auth=user_auth(state, ag),
+    )
+    output.show_record(state, client.to_json(), _fields(client), title="Client updated")
+
+
+RESET_NOTICE = (
+    "The new consumer secret is shown only now: the server never returns it again. "
+    "The old secret no longer works, and every token issued with it was revoked."
+)
+
+
+@clients.command("reset-secret")
+@click.argument("name", required=False)
+@global_options
+@click.pass_obj
+def reset_secret(state: State, name: str | None) -> None:
+    """Give client NAME (default: the session's client) a new secret, shown once.
+
+    The old secret stops working, and so does every token issued with it. When
+    NAME is the session's client, the session keeps the new secret (run
+    `agave tokens create` for a new token); otherwise copy it now.
+
+    \b
+    Example:
+      agave clients reset-secret my_client
+      agave clients reset-secret ci_client --json | jq -r .consumerSecret
+    """
+    name = _session_client(name)
+    ag = open_agave(state)
+    client = ag.clients.reset_secret(name, auth=user_auth(state, ag))  # saves it if ours
+    fields = (*CREATED_FIELDS, *_fields(client)[len(CLIENT_FIELDS) :])
+    output.show_record(state, client.to_json(), fields, title="New client secret")
+    output.warn(state, RESET_NOTICE)
+    if client.consumer_key and client.consumer_key == ag.api_key:
+        output.warn(
+            state,
+            f"The session ({store().current_path}) now uses the new secret; "
+            "run `agave tokens create` for a new token.",
+        )
 
 
 @clients.command("delete")

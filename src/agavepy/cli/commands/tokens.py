@@ -2,18 +2,21 @@
 
 ``create`` uses the password grant with the session's client; ``refresh``
 the refresh-token grant (the server rotates both tokens and the session is
-saved); ``show`` reads only the session file and never calls the server.
+saved); ``show`` reads only the session file and never calls the server;
+``introspect`` asks the tenant (RFC 7662) what it thinks of a token.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 import click
 
 from agavepy.cli import durations, output
 from agavepy.cli.connect import current_session, open_agave, store, user_auth
-from agavepy.cli.failures import CliError
+from agavepy.cli.failures import EXIT_FAILED, EXIT_USAGE, CliError
 from agavepy.cli.options import global_options
 from agavepy.cli.state import State
 
@@ -148,3 +151,67 @@ def show(state: State) -> None:
     if not session.get("access_token"):
         raise CliError("the session has no access token; run `agave tokens create`")
     _show_saved(state, "Session token")
+
+
+INTROSPECTION_FIELDS = (
+    ("active", "active"),
+    ("username", "username"),
+    ("subject", "sub"),
+    ("client", "client_id"),
+    ("scope", "scope"),
+    ("token type", "token_type"),
+    ("issued", "issued"),
+    ("expires", "expires"),
+)
+NOT_ACTIVE = (
+    "the token is not active: it was revoked or has expired, is not a token of this tenant, "
+    "or the session's client may not look at it"
+)
+
+
+def _token_argument(token: str | None) -> str | None:
+    """TOKEN as given; ``-`` reads it from stdin's first line (keeps it out of ``ps``)."""
+    if token != "-":
+        return token
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise CliError("TOKEN is '-' but stdin's first line is empty", EXIT_USAGE)
+    return line
+
+
+@tokens.command("introspect")
+@click.argument("token", required=False)
+@global_options
+@click.pass_obj
+def introspect(state: State, token: str | None) -> int:
+    """Ask the tenant whether TOKEN (default: the session's access token) is active.
+
+    Uses the tenant's introspection endpoint (RFC 7662) with the session's
+    client, so a client sees the tokens it was issued (and a client the
+    operator marked as a resource server, every token of its tenant). TOKEN
+    `-` reads the token from standard input. Exit 1 when it is not active.
+
+    \b
+    Example:
+      agave tokens introspect
+      agave tokens introspect --json | jq .exp
+      echo "$TOKEN" | agave tokens introspect -
+    """
+    ag = open_agave(state)
+    info = ag.tokens.introspect(_token_argument(token))
+    if state.json:
+        output.emit_json(info.to_json())
+    if not info.active:
+        if not state.json:
+            click.echo(f"agave: {NOT_ACTIVE}", err=True)
+        return EXIT_FAILED
+    record = info.to_json()
+    record["issued"] = "" if info.iat is None else durations.local_time(info.iat)
+    record["expires"] = (
+        ""
+        if info.exp is None
+        else f"{durations.local_time(info.exp)} ({durations.relative(info.exp - time.time())})"
+    )
+    if not state.json:
+        output.show_record(state, record, INTROSPECTION_FIELDS, title="Token introspection")
+    return 0

@@ -1,0 +1,44 @@
+"""``POST /oauth2/introspect``: RFC 7662 token introspection (oauth/introspection.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..answers import oauth_input, render
+from ..context import state
+from ..schemas import INTROSPECT_BODY, PRETTY, IntrospectionOut
+from .docs import oauth_error_responses
+
+router = APIRouter(tags=["oauth"])
+BASIC = [{"clientBasicAuth": []}]
+
+
+@router.post(
+    "/oauth2/introspect",
+    summary="Introspect a token (RFC 7662; HTTP Basic or client_secret_post)",
+    description="A client may introspect the tokens it was issued; a client marked as a "
+    "resource server, or owned by a tenant administrator, any token of its tenant. A token "
+    'of another tenant, or a revoked, expired or unknown one, is {"active": false}.',
+    responses={
+        200: {
+            "model": IntrospectionOut,
+            "description": "Whether the token is active, and its facts",
+        },
+        **oauth_error_responses(400, 401, 429),
+    },
+    openapi_extra={
+        **INTROSPECT_BODY,
+        "parameters": [PRETTY],
+        "security": [{"clientBasicAuth": []}],
+    },
+)
+async def introspect(request: Request) -> Response:
+    source = await oauth_input(request)
+    if isinstance(source, Response):
+        return source
+    oauth = state(request).oauth
+    answer = await run_in_threadpool(oauth.introspection_response, oauth.request(source))
+    return render(request, answer)

@@ -1,0 +1,63 @@
+"""RFC 7662 token introspection with Authlib's ``IntrospectionEndpoint``.
+
+Who may introspect what (docs/server.md): a client may introspect the tokens it was issued;
+a client the operator marked as a resource server (``agave-server clients set NAME --tenant T
+--resource-server``), or a client owned by a tenant administrator, may introspect any token
+of its tenant. Never another tenant's: tokens are looked up in the request's tenant only, so
+a token of another tenant, like a revoked, expired or junk one, is ``{"active": false}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+
+from ..storage import tokens as token_store
+from .models import CLIENT_AUTH_METHODS, OAuthClient, OAuthToken
+from .revocation import check_token_params
+
+
+def may_introspect_any(client: OAuthClient) -> bool:
+    """The introspection rule: resource servers and tenant administrators' clients."""
+    return bool(client.record.is_resource_server) or bool(client.owner.is_admin)
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(CLIENT_AUTH_METHODS)
+
+    def authenticate_token(self, request, client: OAuthClient) -> OAuthToken | None:
+        """Like Authlib's, but the lookup needs the request's tenant, not just the string."""
+        check_token_params(request)
+        found = self.server.bearer.find(
+            request.tenant, request.form["token"], request.form.get("token_type_hint")
+        )
+        if found is None:
+            return None
+        token = OAuthToken(*found, tenant=request.tenant)
+        return token if self.check_permission(token, client, request) else None
+
+    def check_permission(self, token: OAuthToken, client: OAuthClient, request) -> bool:
+        return token.check_client(client) or may_introspect_any(client)
+
+    def query_token(self, token_string: str, token_type_hint: str | None):
+        raise NotImplementedError("lookups go through authenticate_token (they need the tenant)")
+
+    def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
+        record = token.record
+        consumer_key, username = token_store.parties(
+            self.server.db, record.client_id, record.user_id
+        )
+        refresh = token.kind == token_store.REFRESH
+        expires = record.refresh_expires_at if refresh else record.access_expires_at
+        return {
+            "active": True,
+            "scope": record.scope,
+            "client_id": consumer_key,
+            "username": username,
+            "sub": username,
+            "exp": expires,
+            "iat": record.issued_at,
+            "iss": token.tenant.issuer if token.tenant else None,
+            "token_type": "refresh_token" if refresh else "bearer",
+        }
