@@ -316,15 +316,3 @@ def show_text(config: dict) -> str:
 
 def show_json(config: dict) -> str:
     return json.dumps(config, indent=2)
-
-
-def audit_detail(options: dict[str, Any]) -> dict[str, Any]:
-    """What an identity change touched, for the audit log: option names, and values that are
-    not secrets (a secret file's or variable's name is kept, never its content)."""
-    shown = {}
-    for name in IDENTITY_OPTION_NAMES:
-        value = options.get(name)
-        if value is None or value is False or name == "ldap_check":
-            continue
-        shown[name] = value
-    return shown
