@@ -138,6 +138,8 @@ def test_rotation_publishes_first_signs_later_and_drops_the_old_key(make_server)
             **FAST_CACHE,
             "AGAVE_SERVER_JWKS_MAX_AGE": "8",
             "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "8",
+            # ID tokens are signed too: the old key stays until they have expired as well.
+            "AGAVE_SERVER_ID_TOKEN_LIFETIME": "8",
         }
     )
     t = Tenant(srv, "sd2e", srv.base_url + "/")
