@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from ... import metrics
 from ...oauth import registry
+from ...oauth.jwt_tokens import OPAQUE
 from ..answers import oauth_input, render
 from ..context import state
 from ..hot_paths import hot
@@ -58,7 +59,12 @@ async def token(request: Request) -> Response:
 
 async def _token_answer(request: Request, oauth_request: Any) -> Any:
     app = state(request)
-    if app.writes is None or oauth_request.form.get("grant_type") not in INLINE_GRANTS:
+    if (
+        app.writes is None
+        or oauth_request.form.get("grant_type") not in INLINE_GRANTS
+        # Signing a JWT costs about a millisecond of CPU: not on the event loop.
+        or oauth_request.tenant.access_token_format != OPAQUE
+    ):
         return await run_in_threadpool(app.oauth.token_response, oauth_request)
     # Grants without a password check, on SQLite, run on the event loop itself: they are a
     # few indexed reads of microseconds each on a local file, and handing them to a worker
