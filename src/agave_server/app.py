@@ -210,6 +210,7 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
         task = None
         if settings.purge_interval:
             task = asyncio.create_task(_purge_periodically(db, settings))
+        metrics.forget_dead_processes()
         flusher = asyncio.create_task(flush_metrics_periodically())
         try:
             yield

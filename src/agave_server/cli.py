@@ -197,28 +197,75 @@ def _check_can_listen(host: str, port: int) -> None:
             _fail(f"cannot listen on {host}:{port}: {err.strerror or err}; check --host/--port")
 
 
+METRICS_DIR_PREFIX = "agave-server-metrics-"
+
+
 @contextlib.contextmanager
 def _metrics_directory():
     """A private directory for this run's Prometheus values, shared by its workers.
 
     prometheus-client's multiprocess mode keeps each worker's values in files there, so a
     scrape of any worker reports the whole server; it is made fresh for every run (counters
-    start at zero with the server, as Prometheus expects) and removed when the server stops.
+    start at zero with the server, as Prometheus expects) and removed when the server stops,
+    also when it stops on SIGTERM/SIGINT (uvicorn re-raises the signal after its graceful
+    shutdown; the handler installed here turns it into an exit that runs this cleanup).
+    Directories left by runs that were killed outright are removed at the next start.
     """
     import shutil
+    import signal
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="agave-server-metrics-")
+    _remove_dead_metrics_directories(tempfile.gettempdir())
+    folder = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
     previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         if previous is None:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         else:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = previous
+
+
+def _remove_dead_metrics_directories(tmp: str) -> None:
+    """Remove our metrics directories whose every process (named in its files) is gone.
+
+    A running server always has a file of its own (the serving process creates its gauges
+    on start), so a directory with files, all of dead processes, belongs to nobody.
+    """
+    import re
+    import shutil
+    from pathlib import Path
+
+    pid_of = re.compile(r"_(\d+)\.db$")
+    for folder in Path(tmp).glob(METRICS_DIR_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            pids = {int(m.group(1)) for f in folder.iterdir() if (m := pid_of.search(f.name))}
+        except OSError:
+            continue
+        if pids and not any(_process_alive(pid) for pid in pids):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # -- tenants -------------------------------------------------------------------------------
