@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.conftest import User, unique_name
 from tests.support.nginx import NginxProcess, require_nginx
 from tests.support.server import ServerProcess, free_port

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from tests.gateway.conftest import ASSERTION_HEADER, App, Gateway, bearer, new_app, token_for
 
 from agavepy.assertion import (
     ASSERTION_TYP,
@@ -22,6 +21,7 @@ from agavepy.assertion import (
     assertion_header,
     verify_assertion,
 )
+from tests.gateway.conftest import ASSERTION_HEADER, App, Gateway, bearer, new_app, token_for
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from tests.gateway.conftest import Gateway, bearer, new_app, token_for
 from tests.support.nginx import NginxProcess, require_nginx
 from tests.support.server import AGAVE_SERVER, free_port

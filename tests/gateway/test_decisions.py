@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-from tests.gateway.conftest import ASSERTION_HEADER, Gateway, bearer, new_app, token_for
-
 from agave_server import faults
 from agavepy.agave import Agave
+from tests.gateway.conftest import ASSERTION_HEADER, Gateway, bearer, new_app, token_for
 
 INVALID = 'Bearer error="invalid_token"'
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from tests.gateway.conftest import ASSERTION_HEADER, Gateway, bearer, new_app, token_for
 
 

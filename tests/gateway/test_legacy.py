@@ -13,6 +13,7 @@ import textwrap
 import httpx
 import pexpect
 import pytest
+
 from tests.gateway.conftest import Gateway, bearer
 from tests.server.test_agavepy095 import DEFAULT_APIS, SESSION
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from tests.gateway.conftest import Gateway, bearer, new_app, token_for
 from tests.support.server import ServerProcess
 

@@ -58,6 +58,7 @@ def test_hot_table_is_derived_from_marked_routes(settings: Settings) -> None:
         ("GET", "/health"),
         ("POST", "/token"),
         ("GET", "/profiles/v2/me"),
+        ("GET", "/gateway/decide"),
     }
 
 
