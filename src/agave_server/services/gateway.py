@@ -137,11 +137,22 @@ def original_path(values: list[str]) -> str:
     if any(ord(c) < 0x20 or c == "\x7f" or c == "\\" for c in path):
         raise _bad_request("The request path contains control characters or '\\'.")
     segments = path.split("/")[1:]
-    if "//" in path or any(s in (".", "..") for s in segments):
+    if "//" in path or any(_is_dot_segment(s) for s in segments):
         raise _bad_request(
-            "The request path has repeated slashes or '.'/'..' segments; send it in normal form."
+            "The request path has repeated slashes or '.'/'..' segments (also as '..;x' or "
+            "encoded twice); send it in normal form."
         )
     return path
+
+
+def _is_dot_segment(segment: str) -> bool:
+    """``.``/``..`` as any backend might read it: with a ``;`` parameter (Tomcat's ``..;``),
+    or still percent-encoded once more (a backend that decodes twice); an encoded ``/`` or
+    ``\\`` in the second decoding counts too."""
+    twice = unquote(segment, errors="replace") if "%" in segment else segment
+    if "/" in twice or "\\" in twice:
+        return True
+    return any(form.split(";", 1)[0] in (".", "..") for form in (segment, twice))
 
 
 def _under(path: str, context: str) -> bool:
