@@ -16,7 +16,17 @@ def test_tenants_list_and_show(http, server):
     sd2e = next(t for t in tenants if t["code"] == "sd2e")
     assert sd2e["name"] == "SD2E Tenant"
     assert sd2e["baseUrl"] == server.base_url + "/"
-    assert set(sd2e) == {"id", "code", "name", "baseUrl", "contact", "_links"}
+    # Extensions the old tools ignore: the issuer (OIDC) and the CLI's public client.
+    assert set(sd2e) == {
+        "id",
+        "code",
+        "name",
+        "baseUrl",
+        "contact",
+        "_links",
+        "issuer",
+        "cliClientId",
+    }
     assert sd2e["_links"]["self"]["href"] == server.base_url + "/tenants/sd2e"
     assert sd2e["_links"]["publickey"]["href"].startswith(server.base_url + "/")
     r = http.get("/tenants/sd2e/")
