@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from . import __version__, access_log
 from .api.context import AppState
-from .api.envelope import error_envelope
+from .api.envelope import error_envelope, oauth_error
 from .api.hot_paths import AgaveApp, leaf_routes
 from .api.middleware import BodyLimit, LenientPaths
 from .api.routes import (
@@ -39,7 +39,7 @@ from .api.routes import (
 from .config import Settings
 from .errors import AgaveError
 from .oauth import AgaveAuthorizationServer
-from .oauth.keys import KeyRing
+from .oauth.keys import KeyRing, KeyUnavailable
 from .security import configure_hashing, dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
@@ -92,6 +92,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         return error_envelope(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(KeyUnavailable)
+    async def signing_key_unavailable(request: Request, exc: KeyUnavailable) -> Response:
+        log.error("cannot sign on %s %s: %s", request.method, request.url.path, exc)
+        return oauth_error(
+            500,
+            "server_error",
+            "The server cannot use this tenant's signing key; the server log says why.",
+        )
 
     @app.exception_handler(OperationalError)
     async def database_busy(request: Request, exc: OperationalError) -> Response:

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.browser.conftest import csrf_of
 from tests.browser.flows import oauth_client, register_client, start, token_request
@@ -179,3 +181,72 @@ def test_only_digests_of_codes_and_sessions_are_stored(web_server, web_user, sig
         dump = "\n".join(db.iterdump())
     for secret in (got["code"], session_id):
         assert secret not in dump
+
+
+def test_sign_out_reaches_every_worker(tmp_path) -> None:
+    """Sessions live in the database: a sign-out answered by one worker process holds for
+    requests any other worker answers."""
+    with ServerProcess(tmp_path / "two", workers=2) as srv:
+        srv.add_user("wanda", "pw-wanda-123")
+        with httpx.Client(base_url=srv.base_url, timeout=30) as c:
+            r = c.get("/login")
+            r = c.post(
+                "/login",
+                data={
+                    "username": "wanda",
+                    "password": "pw-wanda-123",
+                    "csrf_token": csrf_of(r.text),
+                },
+            )
+            assert r.status_code == 303
+            session_id = c.cookies["agave_session_sd2e"]
+            assert all("Signed in as" in c.get("/login").text for _ in range(8))
+            r = c.post("/logout", data={"csrf_token": csrf_of(c.get("/login").text)})
+            assert r.status_code == 200
+        with httpx.Client(
+            base_url=srv.base_url, timeout=30, cookies={"agave_session_sd2e": session_id}
+        ) as replay:
+            assert not any("Signed in as" in replay.get("/login").text for _ in range(8))
+
+
+FUZZ = settings(
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(
+        ["client_id", "redirect_uri", "scope", "code_challenge", "nonce", "prompt", "max_age"]
+    ),
+    value=_TEXT,
+)
+def test_fuzzed_authorization_requests_never_fail(web_server, anon, name, value) -> None:
+    params = {
+        "response_type": "code",
+        "client_id": "unknown",
+        "code_challenge": "a" * 43,
+        "code_challenge_method": "S256",
+        name: value,
+    }
+    r = anon.get("/oauth2/authorize", params=params)
+    assert r.status_code < 500, (name, value)
+
+
+@FUZZ
+@given(where=st.sampled_from(["next", "id_token_hint", "post_logout_redirect_uri"]), value=_TEXT)
+def test_fuzzed_page_parameters_never_fail(web_server, anon, where, value) -> None:
+    path = "/login" if where == "next" else "/oauth2/logout"
+    r = anon.get(path, params={where: value})
+    assert r.status_code < 500 and "text/html" in r.headers["content-type"], (where, value)
+
+
+@FUZZ
+@given(value=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=400))
+def test_fuzzed_userinfo_tokens_never_fail(web_server, anon, value) -> None:
+    r = anon.get("/oauth2/userinfo", headers={"Authorization": f"Bearer x{value}x"})
+    assert r.status_code in (400, 401), value

@@ -260,3 +260,19 @@ def test_remembered_consent_rules(web_server, web_user, rp, page) -> None:
     assert consent_shown(exact, prompt="consent")
     assert consent_shown(loopback)
     assert consent_shown(loopback)  # never remembered for a loopback callback
+
+
+def test_sign_in_form_may_lead_straight_to_the_client(web_server, web_user, rp, page) -> None:
+    """Remembered consent, signed out: the sign-in form's POST redirects through the
+    authorization to the client's origin, which the sign-in page's CSP must allow."""
+    owner = web_user()
+    client = register_client(web_server, owner, f"http://localhost:{rp.port}/cb")
+    _authorize(page, web_server, rp, client, owner, scope="profile")  # consent remembered
+    page.context.clear_cookies()
+    oc = oauth_client(client, scope="profile")
+    auth = start(oc, web_server.base_url)
+    before = len(rp.hits)
+    page.goto(auth.url)
+    sign_in_if_asked(page, owner)
+    callback = rp.wait(before + 1)
+    assert rp.params(callback)["state"] == auth.state

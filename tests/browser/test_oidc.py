@@ -5,6 +5,7 @@ JWKS, calls userinfo, refreshes, introspects and revokes, on both access-token f
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -171,6 +172,18 @@ def test_rp_initiated_logout(web_server, web_user, rp_callback, page) -> None:
     assert back == {"state": "bye"}
     page.goto(web_server.base_url + "/login")
     assert page.get_by_label("Password").count() == 1  # signed out
+    # Without a hint (client_id instead) the person confirms, then goes back to the client:
+    # the confirmation page's CSP lets its form's redirect reach the client's origin.
+    _sign_in_with_openid(page, web_server, rp_callback, client, owner)
+    before = len(rp_callback.hits)
+    page.goto(
+        web_server.base_url
+        + "/oauth2/logout?"
+        + urlencode({"client_id": client.key, "post_logout_redirect_uri": after, "state": "b2"})
+    )
+    page.get_by_role("heading", name="Sign out?").wait_for()
+    page.get_by_role("button", name="Sign out", exact=True).last.click()
+    assert rp_callback.params(rp_callback.wait(before + 1)) == {"state": "b2"}
     # An unregistered post_logout_redirect_uri: an error page, no redirect.
     r = httpx.get(
         web_server.base_url + "/oauth2/logout",

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
 from ..services import consents
 from ..storage import now
@@ -105,7 +105,7 @@ def _duplicates(query_items: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _remembered_ok(db, request, redirect_uri: str) -> bool:
+def _remembered_ok(request, redirect_uri: str) -> bool:
     client = request.client
     return consents.may_remember(
         confidential=bool(client.record.secret_digest) and not client.is_public,
@@ -158,8 +158,10 @@ def authorize(
     if browser.user is None:
         return _sign_in(source.tenant, source, reauth=False)
     if decision is None and _needs_fresh_sign_in(source, browser):
+        if "none" in (source.query.get("prompt") or "").split():  # may not show a page
+            return _answer_error(server, request, LoginRequiredError(redirect_uri=redirect_uri))
         return _sign_in(source.tenant, source, reauth=True)
-    remember = _remembered_ok(server.db, request, redirect_uri)
+    remember = _remembered_ok(request, redirect_uri)
     scopes = set(scope_to_list(request.scope) or [])
     if decision is None:
         ask = "consent" in (source.query.get("prompt") or "").split() or not (
@@ -182,3 +184,27 @@ def authorize(
 def carried_query(form: Mapping[str, str]) -> dict[str, str]:
     """The authorization request a consent form carries back."""
     return {k: v for k, v in form.items() if k in CARRIED}
+
+
+def pending_redirect_origin(server, tenant, next_path: str | None) -> str | None:
+    """The origin a sign-in may end up at: that of the redirect URI of the authorization
+    request ``next_path`` names, when it is really the client's (else None).
+
+    The sign-in form's POST redirects to the authorization, which may redirect on to the
+    client at once (remembered consent); Chromium applies the form page's CSP
+    ``form-action`` to that whole chain, so the sign-in page must allow that one origin.
+    """
+    if not next_path:
+        return None
+    parts = urlsplit(next_path)
+    if parts.path != AUTHORIZE_PATH:
+        return None
+    query = dict(parse_qsl(parts.query))
+    client = server.lookup_client(tenant, query.get("client_id") or "")
+    if client is None:
+        return None
+    registered = client.get_default_redirect_uri()
+    presented = query.get("redirect_uri")
+    if presented and not client.check_redirect_uri(presented):
+        return None
+    return origin(presented or registered) if (presented or registered) else None

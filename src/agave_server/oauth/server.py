@@ -190,7 +190,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         issuer = jwt_tokens.TenantAccessTokens(
             self.keys, request.tenant, self.settings.access_token_lifetime
         )
-        return issuer.issue(client, grant_type, user, scope)
+        # client_credentials: an Agave client acts as its owner (the stored row, /profiles/v2/me
+        # and introspection all say so), so ``sub`` is the owner, not the client.
+        return issuer.issue(client, grant_type, user or request.user, scope)
 
     def save_token(self, token: dict[str, Any], request: AgaveOAuth2Request) -> None:
         """Store the pair's digests; a refresh also retires its parent, or loses the race.

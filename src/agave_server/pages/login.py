@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ..api.context import address_of, state, tenant_of
 from ..errors import BadRequest
+from ..oauth.authorize import pending_redirect_origin
 from ..services import accounts
 from . import csrf, session
 from .navigation import link, safe_next
@@ -48,7 +49,23 @@ async def login_form(request: Request) -> Response:
         if next_path:
             return redirect(link(tenant, next_path))
         return page(request, tenant, "signed_in.html", title="Signed in")
-    return page(request, tenant, "login.html", title="Sign in", next=next_path, username="")
+    return page(
+        request,
+        tenant,
+        "login.html",
+        title="Sign in",
+        next=next_path,
+        username="",
+        form_targets=await _form_targets(request, tenant, next_path),
+    )
+
+
+async def _form_targets(request: Request, tenant, next_path: str | None) -> list[str]:
+    """Origins the sign-in form's redirects may reach (see ``pending_redirect_origin``)."""
+    found = await run_in_threadpool(
+        pending_redirect_origin, state(request).oauth, tenant, next_path
+    )
+    return [found] if found else []
 
 
 @router.post("/login")
@@ -81,6 +98,7 @@ async def login(request: Request) -> Response:
             error="Invalid username or password."
             if username and password
             else "Enter your username and your password.",
+            form_targets=await _form_targets(request, tenant, next_path),
         )
     scratch = Response()
     await run_in_threadpool(

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ..api.context import state, tenant_of
 from ..errors import BadRequest
 from ..oauth.logout import LOGOUT_PATH, LogoutRefused, plan
+from ..oauth.redirect_uris import origin
 from . import csrf, session
 from .render import page, redirect
 from .routing import form_of, page_router, relying_party_post
@@ -39,6 +40,8 @@ async def _logout(request: Request, params: dict[str, str], confirmed: bool) -> 
             title="Sign out?",
             client_name=decision.client_name,
             carried=decision.carried,
+            # The confirmation's POST redirects to the client: its CSP must allow that.
+            form_targets=[o for o in (origin(decision.redirect_to or ""),) if o],
         )
     scratch = Response()
     ended = await run_in_threadpool(session.sign_out, request, scratch, app.db, tenant)

@@ -29,6 +29,7 @@ from .render import error_page
 
 log = logging.getLogger("agave_server")
 _FORM = "agave.form"
+_TITLES = {404: "Not found", 415: "This form cannot be read", 413: "Too large"}
 
 
 _RP_POST = "_agave_relying_party_post"
@@ -99,7 +100,7 @@ class PageRoute(APIRoute):
                     request,
                     _tenant_or_none(request),
                     err.status,
-                    "Something is not right",
+                    _TITLES.get(err.status, "This request cannot be completed"),
                     err.message,
                     err.headers,
                 )

@@ -8,7 +8,10 @@ error="invalid_token"``, or 403 ``insufficient_scope``.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +21,31 @@ from ...oauth.oidc import user_info
 from ..context import state, tenant_of
 
 router = APIRouter(tags=["openid connect"])
+
+
+class UserInfoOut(BaseModel):
+    """The claims of the token's user (OpenID Connect Core section 5.1) its scopes allow."""
+
+    sub: str
+    preferred_username: str | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    email: str | None = None
+
+
+class BearerError(BaseModel):
+    """RFC 6750 section 3.1 (the same in the WWW-Authenticate challenge)."""
+
+    error: Literal["invalid_request", "invalid_token", "insufficient_scope"]
+    error_description: str
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": UserInfoOut, "description": "sub, and the claims the token's scopes allow"},
+    401: {"model": BearerError, "description": "Missing, unknown, expired or revoked token"},
+    403: {"model": BearerError, "description": "The token lacks the openid scope"},
+}
 USERINFO_PATH = "/oauth2/userinfo"
 
 
@@ -61,17 +89,18 @@ async def _userinfo(request: Request) -> Response:
 @router.get(
     USERINFO_PATH,
     summary="The OpenID Connect claims of the access token's user",
-    responses={
-        200: {"description": "Claims: sub, and what the token's scopes allow"},
-        401: {"description": "Missing, unknown, expired or revoked token"},
-        403: {"description": "The token lacks the openid scope"},
-    },
+    responses=_RESPONSES,
     openapi_extra={"security": [{"bearerAuth": []}]},
 )
 async def userinfo(request: Request) -> Response:
     return await _userinfo(request)
 
 
-@router.post(USERINFO_PATH, include_in_schema=False)
+@router.post(
+    USERINFO_PATH,
+    summary="The same as GET (OpenID Connect allows both)",
+    responses=_RESPONSES,
+    openapi_extra={"security": [{"bearerAuth": []}]},
+)
 async def userinfo_post(request: Request) -> Response:
     return await _userinfo(request)
