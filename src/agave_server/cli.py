@@ -836,6 +836,9 @@ def purge(ctx: Ctx) -> None:
 
     sessions, codes = purge_browser_state(ctx.db)
     click.echo(f"removed {sessions} ended browser sessions and {codes} old authorization codes")
+    from .storage import device_codes
+
+    click.echo(f"removed {device_codes.purge(ctx.db)} expired device codes")
 
 
 # -- audit log -----------------------------------------------------------------------------
