@@ -326,6 +326,13 @@ def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **ident
         )
     if changes:
         click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
+    _audit(
+        ctx,
+        tenant.id,
+        "tenant.update",
+        tenant.code,
+        {"access_token_format": access_token_format, "changes": lines + changes},
+    )
     for line in lines:
         click.echo(line)
 
@@ -626,6 +633,7 @@ def tiers_set(ctx: Ctx, name: str, tenant_code: str, limit: str) -> None:
     else:
         store.set_limit(ctx.db, tenant.id, tier, *parsed)
     now = service.effective_limits(ctx.db, tenant.id)[tier]
+    _audit(ctx, tenant.id, "tier.set", tier, {"limit": service.describe(now)})
     origin = " (default)" if now.is_default else ""
     click.echo(f"tier {tier} of {tenant.code}: {service.describe(now)}{origin}")
 
@@ -740,6 +748,13 @@ def clients_set(ctx: Ctx, name: str, tenant_code: str, owner: str | None, resour
     if resource_server is None:
         raise click.UsageError("nothing to change: give --resource-server or --no-resource-server")
     client, user = service.set_resource_server(ctx.db, tenant, name, owner, resource_server)
+    _audit(
+        ctx,
+        tenant.id,
+        "client.set",
+        f"{user.username}/{client.name}",
+        {"resource_server": resource_server},
+    )
     state = "a resource server" if resource_server else "not a resource server"
     click.echo(f"client {client.name} of {user.username} in {tenant.code} is now {state}")
 
@@ -801,6 +816,7 @@ def keys_rotate(ctx: Ctx, tenant_code: str, alg: str) -> None:
     stays published until every token it signed has expired."""
     tenant = ctx.tenant(tenant_code)
     row = ctx.keys.rotate(tenant, alg)
+    _audit(ctx, tenant.id, "key.rotate", row.kid, {"alg": row.alg, "signs_from": row.signs_from})
     click.echo(
         f"key {row.kid} ({row.alg}) added to {tenant.code}: published now, "
         f"signs from {_when(row.signs_from)}"
