@@ -264,8 +264,11 @@ def test_sessions_and_clients_stay_in_their_tenant(web_server, web_user, signed_
     session_id = c.cookies["agave_session_sd2e"]
     with httpx.Client(base_url=other, timeout=30) as b:
         for name in ("agave_session_sd2e", "agave_session_t2web"):
-            page = b.get("/login", cookies={name: session_id}).text
+            b.cookies.clear()
+            b.cookies.set(name, session_id)
+            page = b.get("/login").text
             assert "Signed in as" not in page and "Other" in page
+        b.cookies.clear()
         auth = start(oauth_client(client, scope="profile"), other)
         r = b.get(auth.url)
         assert r.status_code == 400 and "location" not in r.headers
