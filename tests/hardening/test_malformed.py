@@ -117,6 +117,22 @@ BEARER_JUNK: dict[str, str | bytes] = {
     "punctuation": "Bearer ../../etc/passwd'; DROP TABLE tokens;--",
     "wrong scheme": "Basic " + b64(b"a:b"),
     "lower-case junk": "bearer 0000",
+    # JWT-shaped junk: the bearer validator must refuse it without a trace.
+    "jwt of empty parts": "Bearer ey..",
+    "jwt of junk parts": "Bearer eyJhbGciOi.eyJzdWIiOi.c2ln",
+    "jwt alg none": "Bearer "
+    + b64(b'{"alg":"none","typ":"at+jwt"}').rstrip("=")
+    + "."
+    + b64(b'{"sub":"admin","exp":9999999999}').rstrip("=")
+    + ".",
+    "jwt with unknown kid": "Bearer "
+    + b64(b'{"alg":"RS256","typ":"at+jwt","kid":"nope"}').rstrip("=")
+    + ".e30.c2ln",
+    "jwt with a non-string kid": "Bearer "
+    + b64(b'{"alg":"RS256","typ":"at+jwt","kid":{"a":1}}').rstrip("=")
+    + ".e30.c2ln",
+    "jwt header not json": "Bearer " + b64(b"{{{{").rstrip("=") + ".e30.c2ln",
+    "huge jwt-like": "Bearer ey" + "A" * 9000 + ".eyA.sig",
 }
 
 
@@ -409,6 +425,70 @@ def test_nul_in_token_fields_is_400(http: httpx.Client, token_client, fields) ->
         assert res.json()["error"] in ("invalid_request", "invalid_grant")
     res = http.post("/revoke", auth=token_client.auth, data={"token": "abc\x00"})
     assert res.status_code in (200, 400), res.text
+
+
+# -- the OAuth endpoints of issue 11: introspection, JWKS, discovery -------------------------
+
+
+@pytest.mark.parametrize("header", BROKEN_BASIC.values(), ids=BROKEN_BASIC.keys())
+def test_broken_basic_header_on_introspection_is_invalid_client(
+    http: httpx.Client, header: str
+) -> None:
+    res = http.post("/oauth2/introspect", headers={"Authorization": header}, data={"token": "a"})
+    assert_clear_error(res, 401, r"client")
+    assert res.json()["error"] == "invalid_client"
+
+
+BAD_INTROSPECTION = {
+    "no token": ({}, 400, r"token"),
+    "empty token": ({"token": ""}, 400, r"token"),
+    "unknown hint": ({"token": "abc", "token_type_hint": "id_token"}, 400, r"hint"),
+    "NUL in token": ({"token": "abc\x00"}, 400, r"NUL"),
+    "token twice": (b"token=a&token=b", 400, r"more than once"),
+    "secret without id": ({"token": "abc", "client_secret": "x"}, 400, r"twice|one of"),
+}
+
+
+@pytest.mark.parametrize("body", BAD_INTROSPECTION.values(), ids=BAD_INTROSPECTION.keys())
+def test_bad_introspection_requests_name_the_problem(http: httpx.Client, token_client, body):
+    data, status, names = body
+    kw = {"content": data} if isinstance(data, bytes) else {"data": data}
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if "content" in kw else None
+    res = http.post("/oauth2/introspect", auth=token_client.auth, headers=headers, **kw)
+    assert_clear_error(res, status, names)
+
+
+def test_introspecting_junk_is_inactive_not_an_error(http: httpx.Client, token_client) -> None:
+    for junk in ("x", "ey.ey.ey", "a" * 5000, "../../etc/passwd", "é" * 10, "eyJ" + "." * 2):
+        res = http.post("/oauth2/introspect", auth=token_client.auth, data={"token": junk})
+        assert (res.status_code, res.json()) == (200, {"active": False}), junk
+
+
+def test_oversized_introspection_is_413(http: httpx.Client, token_client) -> None:
+    res = http.post(
+        "/oauth2/introspect", auth=token_client.auth, data={"token": "a" * (MAX_BODY + 10)}
+    )
+    assert res.status_code == 413 and "Traceback" not in res.text
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/oauth2/jwks"),
+        ("DELETE", "/apim/v2/publickey"),
+        ("POST", "/.well-known/openid-configuration"),
+        ("GET", "/oauth2/introspect"),
+    ],
+)
+def test_wrong_methods_on_the_oauth_endpoints_are_405_json(http: httpx.Client, method, path):
+    res = http.request(method, path)
+    assert_clear_error(res, 405, r"method|allowed")
+
+
+def test_key_and_discovery_endpoints_ignore_junk_queries(http: httpx.Client) -> None:
+    for path in ("/oauth2/jwks", "/.well-known/openid-configuration", "/apim/v2/publickey"):
+        res = http.get(path, params={"kid": "\x00", "x": "%ff" * 100})
+        assert res.status_code == 200, (path, res.status_code)
 
 
 def test_nothing_broke_the_user(http: httpx.Client, user) -> None:

@@ -16,7 +16,8 @@ def test_tenants_list_and_show(http, server):
     sd2e = next(t for t in tenants if t["code"] == "sd2e")
     assert sd2e["name"] == "SD2E Tenant"
     assert sd2e["baseUrl"] == server.base_url + "/"
-    assert set(sd2e) == {"id", "code", "name", "baseUrl", "contact", "_links"}
+    assert set(sd2e) == {"id", "code", "name", "baseUrl", "issuer", "contact", "_links"}
+    assert sd2e["issuer"] == server.base_url  # the base URL without its trailing slash
     assert sd2e["_links"]["self"]["href"] == server.base_url + "/tenants/sd2e"
     assert sd2e["_links"]["publickey"]["href"].startswith(server.base_url + "/")
     r = http.get("/tenants/sd2e/")

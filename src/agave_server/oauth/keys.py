@@ -306,10 +306,11 @@ class KeyRing:
         if not candidates:
             candidates = self._keys(tenant, fresh=True).keys
         signing = max(candidates, key=lambda k: (k.row.signs_from, k.row.id))
-        self._private(tenant, signing)
+        self.private_key(tenant, signing)
         return signing
 
-    def _private(self, tenant: Tenant, key: TenantKey) -> Any:
+    def private_key(self, tenant: Tenant, key: TenantKey) -> Any:
+        """The decrypted private key (kept in this process once decrypted)."""
         if key.private is None:
             pem = self.kek.open(key.row.private_key, _context(tenant.id, key.kid))
             parser = RSAKey if key.alg == "RS256" else ECKey
@@ -319,7 +320,7 @@ class KeyRing:
     def signing_keyset(self, tenant: Tenant) -> KeySet:
         """The current private key as a one-key set (joserfc then writes its ``kid``)."""
         key = self.current(tenant)
-        return KeySet([self._private(tenant, key)])
+        return KeySet([self.private_key(tenant, key)])
 
     def public_certificate_pem(self, tenant: Tenant) -> str:
         """The current signing key's X.509 certificate, PEM (Agave's /apim/v2/publickey)."""
@@ -333,7 +334,7 @@ class KeyRing:
         """A compact JWS of ``claims`` with the tenant's current key and header ``typ``."""
         key = self.current(tenant)
         header = {"alg": key.alg, "typ": typ, "kid": key.kid}
-        return jwt.encode(header, dict(claims), self._private(tenant, key), algorithms=[key.alg])
+        return jwt.encode(header, dict(claims), self.private_key(tenant, key), algorithms=[key.alg])
 
     def verify(
         self, tenant: Tenant, token: str, *, typ: str, audience: str | None

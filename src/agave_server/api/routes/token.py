@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...oauth import registry
+from ...oauth.jwt_tokens import OPAQUE
 from ..answers import oauth_input, render
 from ..context import state
 from ..hot_paths import hot
@@ -43,7 +44,12 @@ async def token(request: Request) -> Response:
         return source
     app = state(request)
     oauth_request = app.oauth.request(source)
-    if app.writes is None or oauth_request.form.get("grant_type") not in INLINE_GRANTS:
+    if (
+        app.writes is None
+        or oauth_request.form.get("grant_type") not in INLINE_GRANTS
+        # Signing a JWT costs about a millisecond of CPU: not on the event loop.
+        or source.tenant.access_token_format != OPAQUE
+    ):
         answer = await run_in_threadpool(app.oauth.token_response, oauth_request)
         return render(request, answer)
     # Grants without a password check, on SQLite, run on the event loop itself: they are a
