@@ -79,7 +79,7 @@ def test_readiness_check_follows_the_directory(tmp_path, odd_slapd):
     from agave_server.storage import Database, migrate
     from agave_server.storage.identity_config import save_settings
     from agave_server.storage.records import IdentitySettings
-    from agave_server.storage.tenants import add_tenant
+    from agave_server.services.tenants import add as add_tenant
 
     db = Database(f"sqlite:///{tmp_path / 'ready.db'}")
     try:
