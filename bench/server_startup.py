@@ -19,7 +19,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.procs import stop_process_group, tree_cpu_seconds  # noqa: E402
 from devtools.server import AGAVE_SERVER, ServerProcess, start_process_group  # noqa: E402
+
+from bench.procs import stop_process_group, tree_cpu_seconds  # noqa: E402
 
 POLL_S = 0.005
 START_TIMEOUT_S = 60.0
