@@ -39,7 +39,7 @@ SCENARIOS = (
     "refresh_token",
     "me",
     "me_jwt",
-    "introspect",
+    "introspection",
     "list",
 )
 
@@ -69,7 +69,7 @@ def scenario_load(name: str, srv: OurServer, workdir: Path, list_count: int) -> 
         return Load(f"{srv.url}/profiles/v2/me", bearer=srv.password_grant()["access_token"])
     if name == "me_jwt":
         return Load(f"{srv.url}/profiles/v2/me", bearer=srv.switch_token_format("jwt"))
-    if name == "introspect":
+    if name == "introspection":
         token = srv.password_grant()["access_token"]
         return Load(f"{srv.url}/oauth2/introspect", basic=srv.client_basic, form={"token": token})
     srv.add_user("lister", "lister-password")

@@ -210,6 +210,7 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
         task = None
         if settings.purge_interval:
             task = asyncio.create_task(_purge_periodically(db, settings))
+        metrics.forget_dead_processes()
         flusher = asyncio.create_task(flush_metrics_periodically())
         try:
             yield
@@ -250,6 +251,10 @@ def _install_operations(app: FastAPI, db: Database, settings: Settings) -> None:
     metrics.known_grant_types(set(registry.grant_types()))
     metrics.DB_CAPACITY.set(db.capacity)
     readiness.register_readiness_check("database", readiness.database_check(db))
+    # Every tenant's LDAP directory, when one is configured (identity/ldap.py).
+    from .identity.readiness import ldap_check
+
+    readiness.register_readiness_check("ldap", ldap_check(db))
     if settings.redis_url:
         timeout = settings.ready_timeout
         readiness.register_readiness_check(

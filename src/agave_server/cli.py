@@ -199,28 +199,75 @@ def _check_can_listen(host: str, port: int) -> None:
             _fail(f"cannot listen on {host}:{port}: {err.strerror or err}; check --host/--port")
 
 
+METRICS_DIR_PREFIX = "agave-server-metrics-"
+
+
 @contextlib.contextmanager
 def _metrics_directory():
     """A private directory for this run's Prometheus values, shared by its workers.
 
     prometheus-client's multiprocess mode keeps each worker's values in files there, so a
     scrape of any worker reports the whole server; it is made fresh for every run (counters
-    start at zero with the server, as Prometheus expects) and removed when the server stops.
+    start at zero with the server, as Prometheus expects) and removed when the server stops,
+    also when it stops on SIGTERM/SIGINT (uvicorn re-raises the signal after its graceful
+    shutdown; the handler installed here turns it into an exit that runs this cleanup).
+    Directories left by runs that were killed outright are removed at the next start.
     """
     import shutil
+    import signal
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="agave-server-metrics-")
+    _remove_dead_metrics_directories(tempfile.gettempdir())
+    folder = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
     previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         if previous is None:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         else:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = previous
+
+
+def _remove_dead_metrics_directories(tmp: str) -> None:
+    """Remove our metrics directories whose every process (named in its files) is gone.
+
+    A running server always has a file of its own (the serving process creates its gauges
+    on start), so a directory with files, all of dead processes, belongs to nobody.
+    """
+    import re
+    import shutil
+    from pathlib import Path
+
+    pid_of = re.compile(r"_(\d+)\.db$")
+    for folder in Path(tmp).glob(METRICS_DIR_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue
+            pids = {int(m.group(1)) for f in folder.iterdir() if (m := pid_of.search(f.name))}
+        except OSError:
+            continue
+        if pids and not any(_process_alive(pid) for pid in pids):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # -- tenants -------------------------------------------------------------------------------
@@ -281,6 +328,13 @@ def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **ident
         )
     if changes:
         click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
+    _audit(
+        ctx,
+        tenant.id,
+        "tenant.update",
+        tenant.code,
+        {"access_token_format": access_token_format, "changes": lines + changes},
+    )
     for line in lines:
         click.echo(line)
 
@@ -581,6 +635,7 @@ def tiers_set(ctx: Ctx, name: str, tenant_code: str, limit: str) -> None:
     else:
         store.set_limit(ctx.db, tenant.id, tier, *parsed)
     now = service.effective_limits(ctx.db, tenant.id)[tier]
+    _audit(ctx, tenant.id, "tier.set", tier, {"limit": service.describe(now)})
     origin = " (default)" if now.is_default else ""
     click.echo(f"tier {tier} of {tenant.code}: {service.describe(now)}{origin}")
 
@@ -695,6 +750,13 @@ def clients_set(ctx: Ctx, name: str, tenant_code: str, owner: str | None, resour
     if resource_server is None:
         raise click.UsageError("nothing to change: give --resource-server or --no-resource-server")
     client, user = service.set_resource_server(ctx.db, tenant, name, owner, resource_server)
+    _audit(
+        ctx,
+        tenant.id,
+        "client.set",
+        f"{user.username}/{client.name}",
+        {"resource_server": resource_server},
+    )
     state = "a resource server" if resource_server else "not a resource server"
     click.echo(f"client {client.name} of {user.username} in {tenant.code} is now {state}")
 
@@ -756,6 +818,7 @@ def keys_rotate(ctx: Ctx, tenant_code: str, alg: str) -> None:
     stays published until every token it signed has expired."""
     tenant = ctx.tenant(tenant_code)
     row = ctx.keys.rotate(tenant, alg)
+    _audit(ctx, tenant.id, "key.rotate", row.kid, {"alg": row.alg, "signs_from": row.signs_from})
     click.echo(
         f"key {row.kid} ({row.alg}) added to {tenant.code}: published now, "
         f"signs from {_when(row.signs_from)}"
@@ -791,6 +854,9 @@ def purge(ctx: Ctx) -> None:
 
     sessions, codes = purge_browser_state(ctx.db)
     click.echo(f"removed {sessions} ended browser sessions and {codes} old authorization codes")
+    from .storage import device_codes
+
+    click.echo(f"removed {device_codes.purge(ctx.db)} expired device codes")
 
 
 # -- audit log -----------------------------------------------------------------------------

@@ -236,7 +236,7 @@ class Settings:
             trusted_proxies=_trusted_proxies(env),
             jwks_max_age=_int_env(env, "JWKS_MAX_AGE", cls.jwks_max_age, 0),
             session_lifetime=_int_env(env, "SESSION_LIFETIME", cls.session_lifetime, 60),
-            id_token_lifetime=_int_env(env, "ID_TOKEN_LIFETIME", cls.id_token_lifetime, 60),
+            id_token_lifetime=_int_env(env, "ID_TOKEN_LIFETIME", cls.id_token_lifetime, 1),
             argon2_time_cost=_int_env(env, "ARGON2_TIME_COST", cls.argon2_time_cost, 1),
             # argon2 needs at least 8 KiB per lane.
             argon2_memory_kib=_int_env(

@@ -249,6 +249,33 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
+def forget_dead_processes() -> None:
+    """Drop the live gauges of workers that died without stopping (killed, crashed): a
+    starting worker calls this, so a restarted worker's predecessor stops counting."""
+    folder = os.environ.get(MULTIPROC_ENV)
+    if not is_multiprocess() or not folder:
+        return
+    for name in os.listdir(folder):
+        if not name.startswith("gauge_live"):
+            continue
+        try:
+            pid = int(name.rsplit("_", 1)[1].split(".", 1)[0])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            multiprocess.mark_process_dead(pid, folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def process_stopped() -> None:
     """This worker is stopping: its live gauges (queue depth, connections) stop counting."""
     if is_multiprocess():

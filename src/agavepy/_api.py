@@ -45,6 +45,15 @@ class SessionContext(Protocol):
         """The user's username and password for one call (prompting when allowed)."""
         ...
 
+    def user_auth(self, ask_username: bool = False) -> Any:
+        """How the clients API authenticates the user for one call: the username and
+        password, or the bearer token of ``agave login``."""
+        ...
+
+    def endpoints(self) -> Any:
+        """The tenant's OAuth endpoints (its discovery document, or the Agave defaults)."""
+        ...
+
     def require_client(self) -> Credentials:
         """The current client's key and secret, or NoClientError."""
         ...

@@ -39,6 +39,8 @@ from agavepy.errors import AgaveError, NetworkError, ServerError
 ALGORITHMS = ("RS256", "ES256")
 _KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}
 _ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+#: Longer bearer values are refused before any parsing (an Agave JWT is under 1,000).
+MAX_TOKEN_LENGTH = 8192
 #: A key id the cached JWKS does not know makes us fetch it again, but not more often than this.
 MIN_REFETCH_SECONDS = 5.0
 
@@ -86,6 +88,20 @@ class AccessToken:
     @property
     def scope(self) -> str:
         return " ".join(self.scopes)
+
+
+def _joserfc() -> Any:
+    """joserfc's modules, imported on the first JWT (the ``agave-oauth[resource]`` extra)."""
+    try:
+        import joserfc.errors
+        import joserfc.jwk
+        import joserfc.jwt
+    except ImportError:
+        raise AgaveError(
+            "checking JWT access tokens needs joserfc",
+            hint="pip install 'agave-oauth[resource]'",
+        ) from None
+    return joserfc
 
 
 def _b64json(segment: str) -> Any:
@@ -168,6 +184,7 @@ class TokenVerifier:
         self._endpoints: Endpoints | None = None
         self._keys: dict[str, dict[str, Any]] = {}
         self._keys_fetched = 0.0
+        self._parsed: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"TokenVerifier({self.issuer!r}, audience={self.audience!r})"
@@ -192,6 +209,8 @@ class TokenVerifier:
         if not isinstance(token, str) or not token.strip():
             raise InvalidTokenError("no bearer token")
         token = token.strip()
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidTokenError(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
         header = _jwt_header(token)
         found = self._verify_jwt(token, header) if header is not None else self._introspect(token)
         missing = [s for s in scopes if s not in found.scopes]
@@ -238,22 +257,28 @@ class TokenVerifier:
         )
 
     def _signed_claims(self, token: str, jwk: dict[str, Any], alg: str) -> dict[str, Any]:
-        from joserfc import jwt
-        from joserfc.errors import JoseError
-        from joserfc.jwk import JWKRegistry
-
+        jose = _joserfc()
         try:
-            key = JWKRegistry.import_key(jwk)
-            decoded = jwt.decode(token, key, algorithms=[alg])
-        except (JoseError, ValueError) as exc:
+            decoded = jose.jwt.decode(token, self._public_key(jwk), algorithms=[alg])
+        except (jose.errors.JoseError, ValueError) as exc:
             raise InvalidTokenError(f"the token's signature does not verify ({exc})") from None
         return dict(decoded.claims)
 
-    def _check_claims(self, claims: dict[str, Any]) -> None:
-        from joserfc.errors import ExpiredTokenError, JoseError
-        from joserfc.jwt import JWTClaimsRegistry
+    def _public_key(self, jwk: dict[str, Any]) -> Any:
+        """The key object for a JWK, parsed once per key (parsing costs more than checking)."""
+        cache_key = json.dumps(jwk, sort_keys=True)
+        key = self._parsed.get(cache_key)
+        if key is None:
+            key = _joserfc().jwk.JWKRegistry.import_key(jwk)
+            with self._lock:
+                if len(self._parsed) > 64:  # keys rotate rarely; never grow without bound
+                    self._parsed.clear()
+                self._parsed[cache_key] = key
+        return key
 
-        registry = JWTClaimsRegistry(
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        jose = _joserfc()
+        registry = jose.jwt.JWTClaimsRegistry(
             leeway=self.leeway,
             iss={"essential": True, "value": self.issuer},
             aud={"essential": True, "value": self.audience},
@@ -263,9 +288,9 @@ class TokenVerifier:
         )
         try:
             registry.validate(claims)
-        except ExpiredTokenError:
+        except jose.errors.ExpiredTokenError:
             raise InvalidTokenError("the token has expired") from None
-        except JoseError as exc:
+        except jose.errors.JoseError as exc:
             raise InvalidTokenError(f"the token is not for this service ({exc})") from None
         iat = claims.get("iat")
         if _number(iat) is not None and iat > time.time() + self.leeway:

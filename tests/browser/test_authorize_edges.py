@@ -250,3 +250,36 @@ def test_fuzzed_page_parameters_never_fail(web_server, anon, where, value) -> No
 def test_fuzzed_userinfo_tokens_never_fail(web_server, anon, value) -> None:
     r = anon.get("/oauth2/userinfo", headers={"Authorization": f"Bearer x{value}x"})
     assert r.status_code in (400, 401), value
+
+
+def test_sessions_and_clients_stay_in_their_tenant(web_server, web_user, signed_in) -> None:
+    """A second tenant on the same port (told apart by Host): tenant A's session id and
+    client mean nothing there."""
+    c, _user = signed_in
+    other = f"http://localhost:{web_server.port}"
+    listed = web_server.admin("tenants", "list", check=False).stdout
+    if "t2web" not in listed:
+        web_server.admin("tenants", "add", "t2web", "--name", "Other", "--base-url", other + "/")
+    client = register_client(web_server, web_user(), CALLBACK)
+    session_id = c.cookies["agave_session_sd2e"]
+    with httpx.Client(base_url=other, timeout=30) as b:
+        for name in ("agave_session_sd2e", "agave_session_t2web"):
+            b.cookies.clear()
+            b.cookies.set(name, session_id)
+            page = b.get("/login").text
+            assert "Signed in as" not in page and "Other" in page
+        b.cookies.clear()
+        auth = start(oauth_client(client, scope="profile"), other)
+        r = b.get(auth.url)
+        assert r.status_code == 400 and "location" not in r.headers
+        assert "does not exist" in r.text or "not known" in r.text
+
+
+def test_authorization_request_by_form_post(web_server, web_user, signed_in) -> None:
+    """OpenID Connect allows the authorization request as a form POST (no CSRF token: it is
+    the relying party's form); it behaves as the GET."""
+    c, _user = signed_in
+    client = register_client(web_server, web_user(), CALLBACK)
+    auth = start(oauth_client(client, scope="openid"), web_server.base_url)
+    r = c.post("/oauth2/authorize", data=_query(auth.url))
+    assert r.status_code == 200 and "Allow" in r.text  # the consent page, as for the GET

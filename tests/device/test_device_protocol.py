@@ -280,3 +280,23 @@ def test_malformed_input_is_a_clear_4xx(http_client, method, path, kw, status):
     assert "Traceback" not in answer.text
     if path.startswith("/device"):
         assert answer.status_code == 303 or answer.headers["content-type"].startswith("text/html")
+
+
+def test_jwt_tenant_device_login_and_clients_api(make_server):
+    """With RFC 9068 access tokens the device grant issues JWTs, and the clients API takes them."""
+    srv = make_server(env=FAST_POLLING)
+    srv.admin("tenants", "update", "sd2e", "--access-token-format", "jwt")
+    user = User("jwtuser", "pw-jwt-user-1")
+    srv.add_user(user.username, user.password)
+    with srv.client() as http:
+        got = device_authorize(http)
+        approve_over_http(srv.base_url, user, got["user_code"])
+        pair = poll(http, got["device_code"]).json()
+        assert pair["access_token"].count(".") == 2  # a JWT
+        bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+        made = http.post("/clients/v2", data={"clientName": "from_jwt"}, headers=bearer)
+        assert made.status_code == 201, made.text
+        listed = http.get("/clients/v2", headers=bearer).json()["result"]
+        assert [c["name"] for c in listed] == ["from_jwt"]
+        http.post("/revoke", data={"token": pair["access_token"], "client_id": "agave-cli"})
+        assert http.get("/clients/v2", headers=bearer).status_code == 401

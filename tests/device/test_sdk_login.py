@@ -3,12 +3,15 @@ and notebooks; afterwards the seed's methods need no password and never prompt."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from agavepy.agave import Agave
 from agavepy.errors import LoginDeniedError
 from agavepy.models import DeviceAuthorization
-from tests.device.conftest import approve_over_http
+from tests.conftest import User
+from tests.device.conftest import FAST_POLLING, approve_over_http
 
 
 def _agave(server, cache) -> Agave:
@@ -66,3 +69,20 @@ def test_login_prints_the_code_by_default(device_server, person, tmp_path, capsy
     assert "enter the code:" in out and device_server.base_url + "/device" in out
     assert not (tmp_path / "agave" / "current").exists()
     ag.close()
+
+
+def test_an_expired_login_token_is_refreshed_and_saved(make_server, tmp_path):
+    srv = make_server(env={**FAST_POLLING, "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "2"})
+    user = User("refresher", "pw-refresher-1")
+    srv.add_user(user.username, user.password)
+    cache = tmp_path / "agave"
+    ag = _agave(srv, cache)
+    ag.login(callback=lambda a: approve_over_http(srv.base_url, user, a.user_code))
+    first = ag.token
+    time.sleep(3)  # the access token has expired
+    later = Agave.restore(cache_dir=cache, prompt=False)
+    assert later.clients_list() == []  # refreshed, no password asked
+    saved = later.store.find("sd2e", user.username, "agave-cli")
+    assert saved is not None and saved["access_token"] not in ("", first)
+    ag.close()
+    later.close()

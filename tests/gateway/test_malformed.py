@@ -64,6 +64,9 @@ def test_missing_repeated_or_bad_inputs_are_400(gateway: Gateway, token: str, he
         "/jobs/v2/a\\b",
         "/jobs/v2/%00",
         "/jobs/v2/%ff%fe",
+        "/jobs/v2/..;/files/v2/x",
+        "/jobs/v2/%252e%252e/files/v2/x",
+        "/jobs/v2/a%252fb",
     ],
 )
 def test_paths_not_in_normal_form_are_400(gateway: Gateway, token: str, uri: str) -> None:

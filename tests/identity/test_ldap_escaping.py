@@ -70,3 +70,32 @@ def test_a_wildcard_matches_nobody_else(odd_slapd):
     assert _search(odd_slapd).check_password("star*", starling.password) is None
     assert _template(odd_slapd).check_password("star*", starling.password) is None
     assert _search(odd_slapd).check_password("*", starling.password) is None
+
+
+def test_readiness_check_follows_the_directory(tmp_path, odd_slapd):
+    """``identity.readiness.ldap_check``: passes with no directory, with one that answers,
+    and raises while it is down (what /health/ready reports)."""
+    from agave_server.identity.readiness import DirectoryDown, ldap_check
+    from agave_server.storage import Database, migrate
+    from agave_server.storage.identity_config import save_settings
+    from agave_server.storage.records import IdentitySettings
+    from agave_server.storage.tenants import add_tenant
+
+    db = Database(f"sqlite:///{tmp_path / 'ready.db'}")
+    try:
+        migrate(db)
+        check = ldap_check(db)
+        assert check() == "no LDAP configured"
+        tenant = add_tenant(db, "t", "T", "http://127.0.0.1:9/")
+        settings = LdapSettings(url=odd_slapd.url, user_dn=f"uid={{username}},{PEOPLE}")
+        save_settings(db, IdentitySettings(tenant.id, ldap=settings.as_dict()))
+        assert check() == "1 directories answer"
+        odd_slapd.stop()
+        try:
+            with pytest.raises(DirectoryDown):
+                check()
+        finally:
+            odd_slapd.start()
+        assert check() == "1 directories answer"
+    finally:
+        db.dispose()

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from agave_server.identity import upstream_oidc
@@ -321,8 +322,8 @@ def test_upstream_sign_in_continues_the_tenants_own_code_flow(oidc_setup, page, 
     the upstream; the tenant's consent page follows and the tenant issues its own tokens."""
     srv, _ = oidc_setup
     client = register_client(srv, User(*LOCAL_ALICE), rp.url)
-    oc = oauth_client(client, scope="profile email")
-    auth = start(oc, srv.base_url)
+    oc = oauth_client(client, scope="openid profile email")
+    auth = start(oc, srv.base_url, nonce="n-" + client.key[:8])
     page.goto(auth.url)
     page.get_by_role("link", name="Sign in with alpha").click()
     sign_in_at_upstream(page, "ursula")
@@ -335,7 +336,12 @@ def test_upstream_sign_in_continues_the_tenants_own_code_flow(oidc_setup, page, 
     assert me.status_code == 200, me.text
     assert me.json()["result"]["username"] == "ursula"
     assert me.json()["result"]["email"] == "ursula@example.org"
-    assert token["scope"] == "profile email" and token["refresh_token"]
+    assert token["scope"] == "openid profile email" and token["refresh_token"]
+    # The tenant's ID token, signed with the tenant's key: iss is the tenant, not the upstream.
+    tenant_keys = KeySet.import_key_set(httpx.get(srv.base_url + "/oauth2/jwks").json())
+    claims = jwt.decode(token["id_token"], tenant_keys).claims
+    assert claims["iss"] == srv.base_url and claims["nonce"] == "n-" + client.key[:8]
+    assert claims["aud"] in (client.key, [client.key])
     # The tenant's own token: it refreshes at the tenant, no upstream involved.
     refreshed = oc.refresh_token(srv.base_url + "/token")
     assert bearer_me(srv, refreshed["access_token"]).json()["result"]["username"] == "ursula"

@@ -190,7 +190,8 @@ def test_reset_unknown_client_and_bad_name(http, user):
 def test_new_operations_are_documented(http):
     spec = http.get("/openapi.json").json()
     put = spec["paths"]["/clients/v2/{name}"]["put"]
-    assert {"basicAuth": []} in put["security"]
+    # The user's password, or a token of `agave login` (the clients API accepts both).
+    assert put["security"] == [{"basicAuth": []}, {"cliBearerAuth": []}]
     form = put["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert set(form["properties"]) >= {
         "description",

@@ -42,11 +42,11 @@ def test_documents_validate_and_list_what_is_registered(a: Tenant, name: str) ->
     assert doc["jwks_uri"] == a.issuer + "/oauth2/jwks"
     assert doc["grant_types_supported"] == list(registry.grant_types())
     assert doc["response_types_supported"] == list(registry.response_types())
-    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
-        assert doc[f"{endpoint}_auth_methods_supported"] == [
-            "client_secret_basic",
-            "client_secret_post",
-        ]
+    secret_methods = ["client_secret_basic", "client_secret_post"]
+    # "none": the tenant's public `agave login` client sends only client_id (RFC 8628).
+    for endpoint in ("token_endpoint", "revocation_endpoint"):
+        assert doc[f"{endpoint}_auth_methods_supported"] == [*secret_methods, "none"]
+    assert doc["introspection_endpoint_auth_methods_supported"] == secret_methods
     if "authorization_code" in doc["grant_types_supported"]:
         assert doc["code_challenge_methods_supported"] == ["S256"]
     if name == "openid-configuration":

@@ -136,8 +136,13 @@ def test_rotation_publishes_first_signs_later_and_drops_the_old_key(make_server)
     srv = make_server(
         env={
             **FAST_CACHE,
-            "AGAVE_SERVER_JWKS_MAX_AGE": "8",
-            "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "8",
+            # The cache lifetime well below the token lifetime: a token the old key signed just
+            # after the rotation must still be alive when the new key starts signing, however
+            # slow the machine.
+            "AGAVE_SERVER_JWKS_MAX_AGE": "4",
+            "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "25",
+            # ID tokens are signed too: the old key stays until they have expired as well.
+            "AGAVE_SERVER_ID_TOKEN_LIFETIME": "25",
         }
     )
     t = Tenant(srv, "sd2e", srv.base_url + "/")
@@ -148,7 +153,7 @@ def test_rotation_publishes_first_signs_later_and_drops_the_old_key(make_server)
     kids = [k["kid"] for k in t.jwks()["keys"]]
     (new_kid,) = [k for k in kids if k != old_kid]
     assert new_kid in out and old_kid in kids  # published at once, the old one too
-    assert t.http.get("/oauth2/jwks").headers["cache-control"] == "public, max-age=8"
+    assert t.http.get("/oauth2/jwks").headers["cache-control"] == "public, max-age=4"
     # Not signing yet: verifiers may still hold a JWKS without it.
     during = t.token(client)["access_token"]
     assert jwt_parts(during)[0]["kid"] == old_kid
@@ -172,7 +177,7 @@ def test_rotation_publishes_first_signs_later_and_drops_the_old_key(make_server)
     # The old key leaves the JWKS once every token it signed has expired.
     wait_for(
         lambda: [k["kid"] for k in t.jwks()["keys"]] == [new_kid],
-        timeout=30,
+        timeout=60,
         what="the old key to leave the JWKS",
     )
     assert t.me(last_old).status_code == 401

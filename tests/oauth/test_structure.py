@@ -98,3 +98,21 @@ def test_grant_types_come_from_one_list(settings: Settings) -> None:
 
     assert registry.inline_grant_types() == token.INLINE_GRANTS
     assert set(registry.grant_types()) >= {"password", "refresh_token", "client_credentials"}
+
+
+def test_authlib_triples_become_answers() -> None:
+    from agave_server.oauth.answers import JsonAnswer, RedirectAnswer, from_triple
+
+    redirect = from_triple(302, "", [("Location", "https://rp.example/cb?code=x"), ("X-A", "1")])
+    assert redirect == RedirectAnswer("https://rp.example/cb?code=x", 302, (("X-A", "1"),))
+    body = from_triple(400, {"error": "invalid_request"}, [("Cache-Control", "no-store")])
+    assert body == JsonAnswer(400, {"error": "invalid_request"}, (("Cache-Control", "no-store"),))
+    assert isinstance(from_triple(302, {}, []), JsonAnswer)  # a 3xx without Location is not
+
+
+def test_pages_without_a_renderer_are_escaped_html() -> None:
+    from agave_server.api.answers import plain_page
+
+    page = plain_page(None, "error.html", {"title": "<b>x</b>", "message": "a & b"}, 400, {})
+    assert page.status_code == 400 and page.media_type == "text/html"
+    assert b"&lt;b&gt;x&lt;/b&gt;" in page.body and b"a &amp; b" in page.body

@@ -15,7 +15,9 @@ def audit(srv, *args: str) -> list[dict]:
 def test_operator_commands_are_recorded(make_server) -> None:
     srv = make_server()
     srv.add_user("alice", "pw-alice-1", admin=True)
-    srv.admin("users", "passwd", "alice", "--tenant", "sd2e", "--password-stdin", input="pw-2\n")
+    srv.admin(
+        "users", "passwd", "alice", "--tenant", "sd2e", "--password-stdin", input="pw-second-2\n"
+    )
     srv.admin("apis", "add", "Widgets", "--tenant", "sd2e", "--default")
     srv.admin("apis", "remove", "Widgets", "--tenant", "sd2e")
     srv.admin("users", "remove", "alice", "--tenant", "sd2e")
@@ -39,7 +41,7 @@ def test_operator_commands_are_recorded(make_server) -> None:
     assert entries[1]["detail"] == {"admin": True}
     assert entries[5]["detail"] == {"tokens_revoked": 0}
     assert entries[6]["tenant"] is None  # server-wide, shown with every tenant
-    assert "pw-alice-1" not in json.dumps(entries) and "pw-2" not in json.dumps(entries)
+    assert "pw-alice-1" not in json.dumps(entries) and "pw-second-2" not in json.dumps(entries)
 
     # A removed tenant's entries stay readable.
     other = audit(srv, "--tenant", "other")

@@ -53,6 +53,7 @@ def test_counts_are_exact_across_two_workers(srv: ServerProcess) -> None:
     srv.add_user(user.username, user.password)
     with srv.client() as http:
         client = create_client(http, user)
+        bearer = {"Authorization": f"Bearer {login(http, client, user).access}"}
     before = settled(srv)
 
     def call(method: str, path: str, **kw) -> httpx.Response:
@@ -70,6 +71,8 @@ def test_counts_are_exact_across_two_workers(srv: ServerProcess) -> None:
     for n in range(4):
         assert call("GET", f"/no/such/path/{n}-{unique_name()}").status_code == 404
     assert call("GET", f"/clients/v2/{client.name}", auth=user.auth).status_code == 200
+    for _ in range(2):  # the third hot path
+        assert call("GET", "/profiles/v2/me", headers=bearer).status_code == 200
     # Three wrong secrets use up the client's budget (LOGIN_MAX_FAILURES=3); the fourth is 429.
     wrong = (client.key, client.secret + "x")
     for _ in range(3):
@@ -86,6 +89,8 @@ def test_counts_are_exact_across_two_workers(srv: ServerProcess) -> None:
     assert (
         delta(before, after, DURATION, method="GET", route="/clients/v2/{name}", status="200") == 1
     )
+    me = {"method": "GET", "route": "/profiles/v2/me", "status": "200"}
+    assert delta(before, after, DURATION, **me) == 2
     cc_grant = {"grant_type": "client_credentials"}
     assert delta(before, after, GRANTS, **cc_grant, outcome="issued") == 5
     assert delta(before, after, GRANTS, **cc_grant, outcome="invalid_client") == 3

@@ -46,10 +46,15 @@ DEFAULT_APIS = list(DEFAULT_API_NAMES)
 
 
 @pytest.mark.slow
-def test_seed_session_with_agavepy_095(agavepy095, make_server, tmp_path):
+@pytest.mark.parametrize("token_format", ["opaque", "jwt"])
+def test_seed_session_with_agavepy_095(agavepy095, make_server, tmp_path, token_format):
     # A 30 s lifetime makes agavepy's refresh_tokens() refresh at once (it refreshes when
-    # less than 60 s remain).
-    srv = make_server(env={"AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "30"})
+    # less than 60 s remain). Both access-token formats: agavepy only passes tokens on.
+    srv = make_server(
+        env={"AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "30", "AGAVE_SERVER_TENANT_CACHE_SECONDS": "0"}
+    )
+    if token_format == "jwt":
+        srv.admin("tenants", "update", "sd2e", "--access-token-format", "jwt")
     user = User("seeduser", "seed-pw-123")
     srv.add_user(user.username, user.password, email="seed@example.org")
     script = tmp_path / "session.py"
@@ -93,6 +98,7 @@ def test_seed_session_with_agavepy_095(agavepy095, make_server, tmp_path):
         password()  # get_access_token
         access1, refresh1, expires = expect(r"TOKEN (\S+) (\S+) (\S+)\r\n").groups()
         assert expires == "30"
+        assert (access1.count(".") == 2) == (token_format == "jwt")
         expect("Refreshing token...")
         access2, refresh2, _ = expect(r"TOKEN2 (\S+) (\S+) (\S+)\r\n").groups()
         assert access2 != access1 and refresh2 != refresh1

@@ -32,7 +32,11 @@ def test_bad_basic_credentials(http, headers, fragment):
     body = r.json()
     assert body["status"] == "error" and body["result"] is None
     assert fragment in body["message"]
+    # Basic first (the old tools), and a Bearer challenge too: the clients API takes the
+    # token of `agave login` (RFC 7235 allows several challenges).
     assert r.headers["www-authenticate"].startswith('Basic realm="')
+    if headers.get("Authorization", "").startswith("Bearer"):
+        assert 'Bearer realm="' in r.headers["www-authenticate"]
 
 
 def test_wrong_password(http, user):

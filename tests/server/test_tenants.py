@@ -28,6 +28,8 @@ def test_tenants_list_and_show(http, server):
         "issuer",
         "cliClientId",
     }
+    assert sd2e["issuer"] == server.base_url  # the base URL without its trailing slash
+    assert sd2e["cliClientId"] == "agave-cli"  # the public client of `agave login`
     assert sd2e["_links"]["self"]["href"] == server.base_url + "/tenants/sd2e"
     assert sd2e["_links"]["publickey"]["href"].startswith(server.base_url + "/")
     r = http.get("/tenants/sd2e/")

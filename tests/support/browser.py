@@ -1,14 +1,15 @@
 """Headless Debian Chromium through Python playwright: the one browser helper of the suite.
 
-One browser per test session (``browser`` fixture), a fresh context (cookies, storage) per
+One browser per test module (``browser`` fixture), a fresh context (cookies, storage) per
 test (``page`` fixture). Never downloads a browser: it launches the ``chromium`` binary on
 PATH and skips, with the reason, when there is none (``.ci/run`` installs Debian's package).
 Screenshots go to ``tests/artifacts/<test>/`` (ignored by git; ``AGAVE_TEST_ARTIFACTS``
 moves it), one per ``shot()`` call and a last one when the test ends.
 
 The root ``tests/conftest.py`` registers this module as a plugin, so every test can ask for
-``browser`` and ``page``: one Chromium for the whole run (two ``sync_playwright()`` at once
-would collide in one thread).
+``browser`` and ``page``. One Chromium per test module: playwright's sync API keeps an event
+loop on the main thread while it runs, so a browser left running for the whole session would
+break the later tests that run their own ``asyncio.run`` (and two at once collide).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Page:
         return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     reason = skip_reason()
     if reason:

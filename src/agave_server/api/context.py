@@ -69,17 +69,22 @@ def account_user(request: Request, tenant: Tenant) -> User:
     header = request.headers.get("authorization", "")
     if header[:7].lower() != "bearer ":
         return basic_user(request, tenant)
-    challenge = {"WWW-Authenticate": f'Bearer realm="Agave tenant {tenant.code}"'}
+    # Basic first: what the old tools understand; then the Bearer challenge (RFC 6750).
+    realm = f"Agave tenant {tenant.code}"
+    challenge = f'{accounts.basic_challenge(tenant)}, Bearer realm="{realm}"'
     app = state(request)
     grant = app.oauth.bearer.access(tenant, bearer_from_header(header))
     if grant is None:
-        challenge["WWW-Authenticate"] += ', error="invalid_token"'
-        raise Unauthorized("Invalid, expired or revoked access token.", challenge)
+        raise Unauthorized(
+            "Invalid, expired or revoked access token: the clients API takes HTTP Basic with "
+            "your username and password, or a token of `agave login`.",
+            {"WWW-Authenticate": challenge + ', error="invalid_token"'},
+        )
     if grant.client_id != builtin_clients.cli_client_row_id(app.db, tenant.id, tenant.uuid):
         raise Unauthorized(
             "This access token was not issued by `agave login` (client agave-cli): the "
             "clients API takes HTTP Basic with your username and password, or such a token.",
-            challenge,
+            {"WWW-Authenticate": challenge},
         )
     return grant.user
 

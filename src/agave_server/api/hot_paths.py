@@ -104,8 +104,10 @@ class AgaveApp(FastAPI):
         await super().__call__(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The middleware (LenientPaths) has folded the path by now.
-        endpoint = self._hot[(scope["method"], lenient_path(scope["path"]))]  # type: ignore[index]
+        table = self._hot or {}
+        # The middleware (LenientPaths) has folded the path by now; fold it here otherwise.
+        key = (scope["method"], scope["path"])
+        endpoint = table.get(key) or table[(key[0], lenient_path(key[1]))]
         request = Request(scope, receive)
         try:
             response = await endpoint(request)

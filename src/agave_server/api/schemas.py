@@ -170,6 +170,17 @@ class TokenOut(BaseModel):
     scope: str
 
 
+class DeviceAuthorizationOut(BaseModel):
+    """RFC 8628 section 3.2."""
+
+    device_code: str = Field(description="What the device polls /token with (secret).")
+    user_code: str = Field(description="What a person types at verification_uri: BCDF-GHJK.")
+    verification_uri: str
+    verification_uri_complete: str = Field(description="verification_uri with the user code.")
+    expires_in: int = Field(description="Seconds the codes live (600).")
+    interval: int = Field(description="Seconds between polls (5; +5 after each slow_down).")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
 

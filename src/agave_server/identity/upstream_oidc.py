@@ -390,6 +390,12 @@ def _exchange(
             raise ServiceUnavailable(
                 f"The sign-in provider {upstream.name} cannot be reached; try again in a moment."
             ) from None
+        except ValueError as err:  # not JSON: an error page, a proxy's answer
+            log.warning("upstream %s token answer unreadable: %s", upstream.name, err)
+            raise ServiceUnavailable(
+                f"The sign-in provider {upstream.name} answered the token request with "
+                "something that is not a token; try again in a moment."
+            ) from None
 
 
 def _verified_claims(upstream: Upstream, meta: dict, id_token: str, nonce: str) -> dict:

@@ -18,7 +18,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
-from ..services import consents
+from ..services import audit, consents
 from ..storage import now
 from ..storage.records import User
 from .answers import Answer, PageAnswer, RedirectAnswer
@@ -176,9 +176,25 @@ def authorize(
     elif decision == "allow":
         if remember:
             consents.remember(server.db, browser.user.id, request.client.id, scopes)
+        _audit_consent(server, source, browser.user, request, "consent.give", scopes, remember)
     else:
+        _audit_consent(server, source, browser.user, request, "consent.deny", scopes, False)
         return server.create_authorization_response(request, grant_user=None, grant=grant)
     return server.create_authorization_response(request, grant_user=browser.user, grant=grant)
+
+
+def _audit_consent(server, source, user: User, request, action: str, scopes, kept: bool) -> None:
+    """Consents given and refused go into the tenant's audit log (who, which client, from
+    where), remembered or not."""
+    audit.record(
+        server.db,
+        source.tenant.id,
+        user.username,
+        action,
+        request.client.get_client_id(),
+        source.address,
+        {"scope": " ".join(sorted(scopes)), "remembered": kept},
+    )
 
 
 def carried_query(form: Mapping[str, str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from ..api.context import address_of, state, tenant_of
 from ..oauth import HttpInput
 from ..oauth.authorize import AUTHORIZE_PATH, Browser, authorize, carried_query
 from . import session
-from .routing import form_of, page_router
+from .routing import form_of, page_router, relying_party_post
 
 router = page_router()
 
@@ -44,6 +44,15 @@ def _step(request: Request, query: dict[str, str], items, decision: str | None):
 async def authorization(request: Request) -> Response:
     items = request.query_params.multi_items()
     answer = await run_in_threadpool(_step, request, dict(items), items, None)
+    return render(request, answer)
+
+
+@router.post(AUTHORIZE_PATH)
+@relying_party_post
+async def authorization_post(request: Request) -> Response:
+    """OpenID Connect Core 3.1.2.1: the request may come as a form POST; it is the GET."""
+    form = form_of(request)
+    answer = await run_in_threadpool(_step, request, form, list(form.items()), None)
     return render(request, answer)
 
 

@@ -57,8 +57,8 @@ async def login_form(request: Request) -> Response:
         title="Sign in",
         next=next_path,
         username="",
-        **sign_in_choices(app.db, tenant),
         form_targets=await _form_targets(request, tenant, next_path),
+        **sign_in_choices(app.db, tenant),
     )
 
 

@@ -21,9 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..api.context import state, tenant_of
+from ..api.context import address_of, state, tenant_of
 from ..errors import AgaveError, BadRequest, Conflict, Forbidden, NotFound
-from ..services import accounts, apis, clients, consents, sessions, tiers, validation
+from ..services import accounts, apis, audit, clients, consents, sessions, tiers, validation
 from ..services.throttle import recent_failures
 from ..storage import Database
 from ..storage import users as user_store
@@ -100,6 +100,13 @@ def _page(request: Request, who: Visitor, template: str, title: str, **context: 
     if notice:
         session.clear_cookie(response, who.tenant, _flash_cookie(who.tenant))
     return response
+
+
+def _audit(request: Request, who: Visitor, action: str, target: str, **detail: Any) -> None:
+    """An action done in the portal, in the tenant's audit log (who, what, from where)."""
+    audit.record(
+        who.db, who.tenant.id, who.user.username, action, target, address_of(request), detail
+    )
 
 
 def _back(who: Visitor, path: str, notice: str = "") -> Response:
@@ -297,6 +304,7 @@ async def revoke_session(request: Request, name: str) -> Response:
         return who
     family = form_of(request).get("session", "")
     await run_in_threadpool(sessions.revoke, who.db, who.user, name, family)
+    await run_in_threadpool(_audit, request, who, "family.revoke", name, family=family[:64])
     notice = "Session revoked: its tokens stopped working."
     return _back(who, f"/portal/clients/{name}", notice=notice)
 
@@ -356,6 +364,7 @@ async def revoke_consent(request: Request) -> Response:
     name = await run_in_threadpool(consents.withdraw_for_key, who.db, who.user, key)
     if name is None:
         raise NotFound("No consent of yours for that client.")
+    await run_in_threadpool(_audit, request, who, "consent.revoke", key)
     return _back(who, "/portal/account", notice=f"Consent for {name} withdrawn.")
 
 
@@ -410,6 +419,9 @@ async def admin_add_user(request: Request) -> Response:
             errors={_user_field_of(err.message): err.message},
             reset_link=None,
         )
+    await run_in_threadpool(
+        _audit, request, who, "user.add", username, admin=form.get("admin") == "1"
+    )
     return _back(who, "/portal/admin/users", notice=f"User {username} added.")
 
 
@@ -440,6 +452,7 @@ async def admin_disable(request: Request, username: str) -> Response:
     if username == who.user.username:
         raise BadRequest("You cannot disable your own account here.")
     revoked = await run_in_threadpool(accounts.set_disabled, who.db, who.tenant, username, True)
+    await run_in_threadpool(_audit, request, who, "user.disable", username, tokens_revoked=revoked)
     return _back(
         who, "/portal/admin/users", notice=f"User {username} disabled; {revoked} tokens revoked."
     )
@@ -451,6 +464,7 @@ async def admin_enable(request: Request, username: str) -> Response:
     if isinstance(who, Response):
         return who
     await run_in_threadpool(accounts.set_disabled, who.db, who.tenant, username, False)
+    await run_in_threadpool(_audit, request, who, "user.enable", username)
     return _back(who, "/portal/admin/users", notice=f"User {username} enabled.")
 
 
@@ -460,6 +474,7 @@ async def admin_reset_link(request: Request, username: str) -> Response:
     if isinstance(who, Response):
         return who
     secret = await run_in_threadpool(accounts.create_reset_link, who.db, who.tenant, username)
+    await run_in_threadpool(_audit, request, who, "user.reset_link", username)
     users = await run_in_threadpool(user_store.list_users, who.db, who.tenant.id)
     return _page(
         request,
@@ -520,6 +535,7 @@ async def admin_add_api(request: Request) -> Response:
             form=form,
             errors={_api_field_of(err.message): err.message},
         )
+    await run_in_threadpool(_audit, request, who, "api.add", f"{api.name} {api.version}")
     return _back(who, "/portal/admin/apis", notice=f"API {api.name} {api.version} added.")
 
 
@@ -551,6 +567,9 @@ async def admin_api_default(request: Request, api_id: int) -> Response:
         return who
     make_default = form_of(request).get("default") == "1"
     api = await run_in_threadpool(apis.set_default, who.db, who.tenant, api_id, make_default)
+    await run_in_threadpool(
+        _audit, request, who, "api.update", f"{api.name} {api.version}", default=make_default
+    )
     state_text = "is now a default API" if make_default else "is no longer a default API"
     return _back(who, "/portal/admin/apis", notice=f"{api.name} {state_text}.")
 
@@ -561,6 +580,7 @@ async def admin_api_remove(request: Request, api_id: int) -> Response:
     if isinstance(who, Response):
         return who
     api = await run_in_threadpool(apis.remove, who.db, who.tenant, api_id)
+    await run_in_threadpool(_audit, request, who, "api.remove", f"{api.name} {api.version}")
     return _back(who, "/portal/admin/apis", notice=f"API {api.name} {api.version} removed.")
 
 

@@ -36,8 +36,9 @@ _RP_POST = "_agave_relying_party_post"
 
 
 def relying_party_post(endpoint):
-    """Mark a POST that relying parties may send from their own site (RP-initiated logout):
-    without ``confirm`` it is not CSRF-checked, so it must act only as its GET would."""
+    """Mark a POST that relying parties may send from their own site (the authorization
+    request, RP-initiated logout): without ``confirm`` it is not CSRF-checked, so it must act
+    only as its GET would."""
     setattr(endpoint, _RP_POST, True)
     return endpoint
 

@@ -130,9 +130,10 @@ def reset_secret(db: Database, owner: User, name: str) -> NewClient:
     """
     client = get(db, owner, name)
     secret = new_secret()
-    if store.replace_secret(db, client.id, digest(secret)) is None:
+    secret_digest = digest(secret)
+    if store.replace_secret(db, client.id, secret_digest) is None:
         raise NotFound(f"No client named {name} for user {owner.username}.")
-    return NewClient(replace(client, secret_digest=digest(secret)), secret)
+    return NewClient(replace(client, secret_digest=secret_digest), secret)
 
 
 def subscriptions(db: Database, owner: User, name: str) -> tuple[Client, list[Subscription]]:

@@ -37,6 +37,7 @@ MAX_URI = 4096
 _METHOD = re.compile(r"[A-Z]{1,20}")
 CATALOGUE_SECONDS = 2.0
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
+_CONTROL_OR_BACKSLASH = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def assertion_header(tenant_code: str) -> str:
@@ -134,14 +135,25 @@ def original_path(values: list[str]) -> str:
         path = unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
     except UnicodeDecodeError:
         raise _bad_request("The request path has percent-escapes that are not UTF-8.") from None
-    if any(ord(c) < 0x20 or c == "\x7f" or c == "\\" for c in path):
+    if _CONTROL_OR_BACKSLASH.search(path):
         raise _bad_request("The request path contains control characters or '\\'.")
     segments = path.split("/")[1:]
-    if "//" in path or any(s in (".", "..") for s in segments):
+    if "//" in path or any(_is_dot_segment(s) for s in segments):
         raise _bad_request(
-            "The request path has repeated slashes or '.'/'..' segments; send it in normal form."
+            "The request path has repeated slashes or '.'/'..' segments (also as '..;x' or "
+            "encoded twice); send it in normal form."
         )
     return path
+
+
+def _is_dot_segment(segment: str) -> bool:
+    """``.``/``..`` as any backend might read it: with a ``;`` parameter (Tomcat's ``..;``),
+    or still percent-encoded once more (a backend that decodes twice); an encoded ``/`` or
+    ``\\`` in the second decoding counts too."""
+    twice = unquote(segment, errors="replace") if "%" in segment else segment
+    if "/" in twice or "\\" in twice:
+        return True
+    return any(form.split(";", 1)[0] in (".", "..") for form in (segment, twice))
 
 
 def _under(path: str, context: str) -> bool:

@@ -119,3 +119,17 @@ def remove_upstream(db: Database, tenant_id: int, name: str) -> bool:
                 )
             ).rowcount
         )
+
+
+def ldap_tenants(db: Database) -> list[IdentitySettings]:
+    """The settings of every tenant that has an LDAP directory (for readiness checks)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(tenant_identity)
+            .where(tenant_identity.c.ldap != "")
+            .order_by(tenant_identity.c.tenant_id)
+        ).all()
+    return [
+        IdentitySettings(r.tenant_id, local_login=bool(r.local_login), ldap=json.loads(r.ldap))
+        for r in rows
+    ]

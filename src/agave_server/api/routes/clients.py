@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...services import audit
 from ...services import clients as service
 from ..body import read_params
-from ..context import account_user, state, tenant_of
+from ..context import account_user, address_of, state, tenant_of
 from ..envelope import envelope, page
 from ..representations import client_json, subscription_json
 from ..schemas import (
@@ -141,7 +142,11 @@ RESET_MESSAGE = (
 def _reset_secret(request: Request) -> Response:
     tenant = tenant_of(request)
     owner = account_user(request, tenant)
-    new = service.reset_secret(state(request).db, owner, request.path_params["name"])
+    db = state(request).db
+    new = service.reset_secret(db, owner, request.path_params["name"])
+    audit.record(
+        db, tenant.id, owner.username, "client.secret_reset", new.client.name, address_of(request)
+    )
     body = client_json(tenant, owner, new.client, new.consumer_secret)
     return envelope(body, RESET_MESSAGE, request.query_params)
 

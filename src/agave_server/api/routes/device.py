@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ..answers import oauth_input, render
 from ..context import state
+from ..schemas import DeviceAuthorizationOut
 from .docs import oauth_error_responses
 
 router = APIRouter(tags=["oauth"])
@@ -44,7 +45,7 @@ DEVICE_BODY = {
     "tenant authenticates with HTTP Basic (consumerKey:consumerSecret). Then poll `/token` "
     "with grant_type=urn:ietf:params:oauth:grant-type:device_code.",
     responses={
-        200: {"description": "device_code, user_code, verification_uri(_complete), interval"},
+        200: {"model": DeviceAuthorizationOut, "description": "The codes and where to go"},
         **oauth_error_responses(400, 401),
     },
     openapi_extra={**DEVICE_BODY, "security": [{"clientBasicAuth": []}, {}]},

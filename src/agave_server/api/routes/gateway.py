@@ -10,6 +10,8 @@ except for counting a limited tier.
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -71,9 +73,11 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
         context = decision.api.context if decision.api else ""
         body = json_bytes({"decision": "allow", "apiContext": context})
         return Response(body, 200, headers, media_type="application/json")
-    body = json_bytes(decision.fault)
+    # ASCII JSON (\u escapes): the same text is a header here and nginx's body later.
+    fault = json.dumps(decision.fault, separators=(",", ":"))
+    body = fault.encode("ascii")
     headers["X-Agave-Status"] = str(decision.status)
-    headers["X-Agave-Fault"] = body.decode("ascii", "replace")
+    headers["X-Agave-Fault"] = fault
     status = 401 if decision.status == 401 else 403
     return Response(body, status, headers, media_type="application/json")
 
