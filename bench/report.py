@@ -285,6 +285,72 @@ def _rss_section(results: dict) -> list[str]:
     return rows
 
 
+def _server_startup_section(results: dict) -> list[str]:
+    s = results.get("server_startup")
+    if not s:
+        return ["Not measured."]
+    return [
+        f"`agave-server serve --workers 1` on a migrated {s['database']} database with one "
+        f"tenant (a restart), {s['repeats']} starts after an untimed one: from exec to the first "
+        f"200 on `/health`, median **{s['median_ms']:.0f} ms** wall (runs: "
+        + ", ".join(f"{x:.0f}" for x in s["runs_ms"])
+        + f"), **{s['cpu_median_ms']:.0f} ms** of the server's CPU by then "
+        f"(load average {s['load_average']:.2f}).",
+    ]
+
+
+def _signing_section(results: dict) -> list[str]:
+    s = results.get("signing")
+    if not s:
+        return ["Not measured."]
+    rows = [
+        "CPU µs per operation in one process (`bench/signing.py`: joserfc's `jwt.encode` / "
+        "`jwt.decode`, as `oauth/keys.py` calls them, on an RFC 9068 access token's claims; "
+        "best of 3 rounds). The choice of the default is in bench/NOTES.md.",
+        "",
+        "| algorithm | sign µs | verify µs | token bytes |",
+        "|---|---:|---:|---:|",
+    ]
+    for alg, item in s.items():
+        rows.append(
+            f"| {alg} | {item['sign_us']:.1f} | {item['verify_us']:.1f} | {item['token_bytes']} |"
+        )
+    return rows
+
+
+def _postgres_section(results: dict) -> list[str]:
+    pg = results["runs"].get("ours_pg") or {}
+    if not pg:
+        return ["Not run (`--db postgresql://...` runs the shared scenarios on PostgreSQL too)."]
+    sqlite = results["runs"].get("ours", {})
+    rows = [
+        "The shared scenarios again, our server on PostgreSQL (`--db`), after the SQLite pass, "
+        "same settings. Efficiency: ÷ the same server's `/health`. CPU: the server's processes "
+        "only (PostgreSQL's backends are not counted). oidc-provider: its better set-up's "
+        "req/s from the interleaved SQLite pass.",
+        "",
+        "| scenario | SQLite req/s | SQLite CPU ms/req | PostgreSQL req/s | PostgreSQL p50 / p99 "
+        "/ max ms | PostgreSQL errors | PostgreSQL efficiency | PostgreSQL CPU ms/req "
+        "| PostgreSQL ÷ oidc-provider | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    base = (pg.get("health") or {}).get("rps")
+    for key in ("health", "client_credentials", "refresh_token", "me", "introspection", "me_jwt"):
+        run = pg.get(key)
+        if not run:
+            continue
+        best = oidc_best(results, key)
+        eff = run["rps"] / base if base and key != "health" else None
+        ratio = run["rps"] / best["rps"] if best else None
+        mine = sqlite.get(key)
+        rows.append(
+            f"| {scenario_title(key)} | {_num(mine and mine['rps'])} | {_cpu(mine)} "
+            f"| {_num(run['rps'])} | {_lat(run)} | {_errors(run)} | {_num(eff, 3)} "
+            f"| {_cpu(run)} | {_num(ratio, 2)}{'×' if ratio else ''} | {_loads(run)} |"
+        )
+    return rows
+
+
 def render(results: dict, notes: str = "") -> str:
     m, st = results["machine"], results["settings"]
     lines = [
@@ -317,6 +383,10 @@ def render(results: dict, notes: str = "") -> str:
         "",
         *_oidc_rows(results),
         "",
+        "## Ours on PostgreSQL",
+        "",
+        *_postgres_section(results),
+        "",
         "## Targets",
         "",
         "| target | measured | verdict |",
@@ -338,6 +408,14 @@ def render(results: dict, notes: str = "") -> str:
         "## CLI start-up",
         "",
         *_startup_section(results),
+        "",
+        "## Server start-up",
+        "",
+        *_server_startup_section(results),
+        "",
+        "## JWT signing cost",
+        "",
+        *_signing_section(results),
         "",
         "## Server memory at the end (VmRSS per worker)",
         "",

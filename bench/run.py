@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import hashlimit, machine, report, seed, startup  # noqa: E402
+from bench import hashlimit, machine, report, seed, server_startup, signing, startup  # noqa: E402
 from bench.bare import BareServer  # noqa: E402
 from bench.load import REQUEST_TIMEOUT_S, Load, LoadGenerator, Result, find_peers_dir  # noqa: E402
 from bench.oidc_peer import OidcPeer  # noqa: E402
@@ -57,6 +57,8 @@ PHASES = (
     "client_create",
     "lists",
     "startup",
+    "server_startup",
+    "signing",
 )
 FRESH_TOKENS = 200  # first calls of fresh tokens timed (smoke: 10)
 
@@ -73,6 +75,7 @@ class Settings:
     startup_repeats: int
     peer: bool
     only: frozenset[str] | None = None
+    postgres: str | None = None  # --db: a second pass of ours on this PostgreSQL server
 
     def wants(self, phase: str) -> bool:
         return self.only is None or phase in self.only
@@ -95,6 +98,7 @@ class Settings:
             startup_repeats=1 if smoke else 15,
             peer=not (smoke or args.no_peer),
             only=frozenset(args.only) if args.only else None,
+            postgres=args.db,
         )
 
 
@@ -112,7 +116,8 @@ class Bench:
                 "concurrency": settings.concurrency,
                 "duration per scenario": f"{settings.duration:g} s, after a separate uncounted "
                 f"{settings.warmup:g} s warm-up run",
-                "database (ours)": "PostgreSQL" if _pg() else "SQLite (file, temp dir)",
+                "database (ours)": ("PostgreSQL" if _pg() else "SQLite (file, temp dir)")
+                + ("; then PostgreSQL (`--db`, rows `ours_pg`)" if settings.postgres else ""),
                 "load generator": str(loadgen),
             },
             "runs": {"ours": {}, "peer": {}, "bare": {}, **{side: {} for side in OIDC_SIDES}},
@@ -267,7 +272,7 @@ class Bench:
             flush=True,
         )
 
-    def token_scenarios(self) -> None:
+    def token_scenarios(self, skip: frozenset[str] = frozenset()) -> None:
         """The token endpoint and bearer validation, ours then the peer's, interleaved."""
         o, p = self.ours, self.peer
         for key, form in (
@@ -276,7 +281,7 @@ class Bench:
             ("refresh_token", None),
             ("me", None),
         ):
-            if not self.s.wants(key):
+            if not self.s.wants(key) or key in skip:
                 continue
             if o is not None:
                 self.attempt(f"ours/{key}", lambda k=key, f=form: self._ours_token(k, f))
@@ -532,6 +537,22 @@ class Bench:
             self.note(problem)
         self.results["startup"] = res
 
+    def server_start(self) -> None:
+        """``agave-server serve --workers 1``: exec to the first 200 on /health, restarts."""
+        res = server_startup.measure(
+            self.workdir / "server-startup", repeats=3 if self.s.duration <= 1 else 9
+        )
+        print(
+            f"[bench] server start-up: {res['median_ms']:.0f} ms to the first 200 "
+            f"({res['cpu_median_ms']:.0f} ms CPU), {res['database']}",
+            flush=True,
+        )
+        self.results["server_startup"] = res
+
+    def jwt_signing(self) -> None:
+        """Sign and verify cost per operation of each signature algorithm (in process)."""
+        self.results["signing"] = signing.measure(0.05 if self.s.duration <= 1 else 0.5)
+
     def _start_ours(self, stack: contextlib.ExitStack) -> OurServer:
         ours = OurServer(self.workdir / "ours", self.s.workers)  # migrates its database
         stack.callback(ours.close)
@@ -590,7 +611,41 @@ class Bench:
                 if self.s.wants("startup"):
                     self.attempt("CLI start-up", self.cli_startup)
             self.attempt("memory", self.memory)
+        self.peer, self.oidc = None, {}  # stopped with the stack
+        if self.s.postgres:
+            self.attempt("ours on PostgreSQL", self.postgres_pass)
+        # After our server and the peers have stopped: nothing else of the run competes.
+        if self.s.wants("server_startup"):
+            self.attempt("server start-up", self.server_start)
+        if self.s.wants("signing"):
+            self.attempt("JWT signing", self.jwt_signing)
         return self.results
+
+    def postgres_pass(self) -> None:
+        """The shared scenarios again with our server on PostgreSQL (``--db``): side ``ours_pg``.
+
+        Run after the SQLite pass, with the same settings; the password-bound scenarios are
+        left out (argon2 sets their pace on either database). The server's CPU per request
+        does not count PostgreSQL's backends.
+        """
+        runs = self.results["runs"]
+        sqlite_runs, saved = runs["ours"], self.ours
+        runs["ours"] = {}
+        previous = os.environ.get("AGAVE_TEST_DATABASE_URL")
+        try:
+            with contextlib.ExitStack() as stack:
+                os.environ["AGAVE_TEST_DATABASE_URL"] = self.s.postgres
+                self.ours = self._start_ours(stack)  # ServerProcess reads it: a database there
+                if self.s.wants("health"):
+                    load = Load(f"{self.ours.url}/health")
+                    self.record("ours", "health", self.load("ours", "health", load))
+                self.token_scenarios(skip=frozenset({"password"}))
+        finally:
+            if previous is None:
+                os.environ.pop("AGAVE_TEST_DATABASE_URL", None)
+            else:
+                os.environ["AGAVE_TEST_DATABASE_URL"] = previous
+            runs["ours_pg"], runs["ours"], self.ours = runs["ours"], sqlite_runs, saved
 
     def _start_peer(self, stack: contextlib.ExitStack, peers_dir: Path) -> None:
         peer = Peer(peers_dir, self.s.workers)
@@ -659,6 +714,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="clients held by the listing users, e.g. 100,10000,100000",
     )
     p.add_argument(
+        "--db",
+        metavar="postgresql://...",
+        default=os.environ.get("AGAVE_BENCH_POSTGRES_URL"),
+        help="also run our shared scenarios on this PostgreSQL server (a throw-away database "
+        "on it, dropped after), reported beside SQLite; env AGAVE_BENCH_POSTGRES_URL",
+    )
+    p.add_argument(
         "--render",
         type=Path,
         metavar="RESULTS.json",
@@ -687,6 +749,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--duration must be in (0, 600]")
     if args.warmup is not None and not 0 <= args.warmup <= 600:
         p.error("--warmup must be in [0, 600]")
+    if args.db and not args.db.startswith(("postgresql://", "postgresql+psycopg://")):
+        p.error(f"--db must be a postgresql:// URL, not {args.db!r}")
     if not 1 <= args.workers <= 64:
         p.error("--workers must be 1..64")
     if args.list_counts and not all(1 <= n <= 1_000_000 for n in args.list_counts):

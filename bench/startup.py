@@ -122,6 +122,22 @@ def importtime(python: str, module: str = "agavepy.agave", repeats: int = 3) -> 
     return {"total_ms": total, "module_ms": own, "top": heaviest, "runs_ms": [r[0] for r in runs]}
 
 
+def help_time(repeats: int) -> dict:
+    """Wall milliseconds of ``agave --help`` (median of ``repeats`` after one warm-up run)."""
+    agave = str(Path(sys.executable).parent / "agave")
+    env = _clean_env()
+    runs = []
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        res = subprocess.run([agave, "--help"], env=env, capture_output=True, text=True, timeout=60)
+        elapsed = (time.perf_counter() - t0) * 1000
+        if res.returncode != 0 or "clients" not in res.stdout:
+            raise RuntimeError(f"agave --help exited {res.returncode}: {res.stderr[-300:]}")
+        if i:
+            runs.append(elapsed)
+    return {"median_ms": statistics.median(runs), "runs_ms": runs}
+
+
 def measure(
     url: str,
     username: str,
@@ -178,5 +194,9 @@ def measure(
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             problems.append(f"importtime, {key}: {e}")
     out["importtime_ms"] = imports
+    try:
+        out["help"] = help_time(max(3, repeats))
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        problems.append(f"agave --help: {e}")
     out["problems"] = problems
     return out

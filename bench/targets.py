@@ -153,6 +153,31 @@ def _oidc_checks(results: dict) -> list[Check]:
     return out
 
 
+def _postgres_checks(results: dict) -> list[Check]:
+    """With ``--db``: our PostgreSQL pass against the better oidc-provider set-up (req/s)."""
+    pg = results["runs"].get("ours_pg") or {}
+    out = []
+    for key, title in (
+        ("client_credentials", "`client_credentials`"),
+        ("me", "bearer validation"),
+        ("refresh_token", "`refresh_token`"),
+        ("introspection", "introspection"),
+    ):
+        mine, best = pg.get(key), oidc_best(results, key)
+        if not mine or not best:
+            continue
+        ratio = mine["rps"] / best["rps"]
+        errors = sum(mine["errors"].values())
+        out.append(
+            Check(
+                f"{title} on PostgreSQL: ≥ 1.0× the better oidc-provider set-up, 0 errors",
+                f"{ratio:.2f}× ({errors} errors)",
+                _verdict(ratio >= 1.0 and errors == 0),
+            )
+        )
+    return out
+
+
 def _tail_checks(results: dict) -> list[Check]:
     worst = None
     for side in ("ours",):
@@ -226,6 +251,35 @@ def _cli_check(results: dict) -> list[Check]:
     ]
 
 
+def _startup_checks(results: dict) -> list[Check]:
+    """Issue 17: server start-up, ``agave --help`` and the SDK's import."""
+    srv = results.get("server_startup") or {}
+    wall = srv.get("median_ms")
+    cli = results.get("startup") or {}
+    help_ms = (cli.get("help") or {}).get("median_ms")
+    imp = ((cli.get("importtime_ms") or {}).get("ours") or {}).get("total_ms")
+    return [
+        Check(
+            "`agave-server serve` (1 worker) from exec to the first 200 on /health ≤ 1.5 s",
+            "—"
+            if wall is None
+            else f"{wall / 1000:.2f} s (CPU {srv['cpu_median_ms'] / 1000:.2f} s; "
+            f"{srv.get('database', '?')})",
+            _verdict(None if wall is None else wall <= 1500),
+        ),
+        Check(
+            "`agave --help` ≤ 80 ms",
+            "—" if help_ms is None else f"{help_ms:.0f} ms",
+            _verdict(None if help_ms is None else help_ms <= 80),
+        ),
+        Check(
+            "`import agavepy.agave` ≤ 70 ms (`-X importtime`, interpreter start-up included)",
+            "—" if imp is None else f"{imp:.0f} ms",
+            _verdict(None if imp is None else imp <= 70),
+        ),
+    ]
+
+
 def _rss_check(results: dict) -> list[Check]:
     workers = (results.get("rss") or {}).get("ours") or []
     if not workers:
@@ -283,11 +337,13 @@ def check_all(results: dict) -> list[Check]:
         *_efficiency_checks(results),
         *_oauth_checks(results),
         *_oidc_checks(results),
+        *_postgres_checks(results),
         *_gateway_checks(results),
         *_tail_checks(results),
         *_hash_checks(results),
         *_list_check(results),
         *_cli_check(results),
+        *_startup_checks(results),
         *_rss_check(results),
         *_error_check(results),
     ]

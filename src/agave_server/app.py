@@ -44,7 +44,7 @@ from .errors import AgaveError
 from .identity import secret_box as identity_secrets
 from .oauth import AgaveAuthorizationServer, registry
 from .oauth.keys import KeyRing, KeyUnavailable
-from .security import configure_hashing, dummy_password_hash
+from .security import configure_hashing, prepare_dummy_password_hash
 from .services.throttle import LoginThrottle
 from .storage import Database, housekeeping
 from .storage import device_codes as device_code_store
@@ -292,7 +292,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.load()
     configure_hashing(settings)
     identity_secrets.configure(settings)  # the LDAP / upstream secrets' key (identity/)
-    dummy_password_hash()  # made now, so that the first unknown username costs no extra hash
+    # Made now (on a thread), so that the first unknown username costs no extra hash.
+    prepare_dummy_password_hash()
     access_log.install()
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)

@@ -174,6 +174,8 @@ def _serve(
         log_config=log_config(chosen),
         # Request events come from the app's own middleware (api/observability.py).
         access_log=False,
+        # No route speaks WebSocket: not importing uvicorn's protocol for it saves start-up.
+        ws="none",
     )
 
 

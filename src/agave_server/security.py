@@ -42,14 +42,18 @@ class _Hashing:
     def __init__(self, hasher: PasswordHasher) -> None:
         self.hasher = hasher
         self._dummy: str | None = None
+        self._dummy_lock = threading.Lock()
 
     @property
     def dummy_hash(self) -> str:
         # Verified when the user does not exist, so that a wrong username costs as much as a
         # wrong password (same parameters) and response time does not reveal which usernames
-        # exist. Made on first use: CLI commands that never verify do not pay for it.
+        # exist. Made on first use: CLI commands that never verify do not pay for it. The
+        # lock makes a request that needs it while it is being made wait for that one.
         if self._dummy is None:
-            self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+            with self._dummy_lock:
+                if self._dummy is None:
+                    self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
         return self._dummy
 
 
@@ -192,6 +196,18 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def dummy_password_hash() -> str:
     """The hash verified for unknown usernames (made with the configured parameters)."""
     return _current().dummy_hash
+
+
+def prepare_dummy_password_hash() -> threading.Thread:
+    """Make the dummy hash on a thread, so the server answers while it is being made.
+
+    One argon2 hash with the production parameters is ~0.2 s of a server's start; argon2-cffi
+    releases the GIL while hashing. A password check arriving before it is done waits for it
+    (``dummy_hash``'s lock), so no request pays for it twice or sees a different cost.
+    """
+    thread = threading.Thread(target=dummy_password_hash, name="agave-dummy-hash", daemon=True)
+    thread.start()
+    return thread
 
 
 def needs_rehash(password_hash: str) -> bool:

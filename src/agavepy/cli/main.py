@@ -12,13 +12,15 @@ import sys
 
 import click
 
-from agavepy._transport import skip_httpx_cli
 from agavepy.cli.state import State
 
 # httpx imports its own command line (Rich, Pygments) at import time, which costs more
 # than the rest of httpx; `agave` never uses it. Marked absent before anything here can
-# import httpx, so every `agave ... --json` starts without them.
-skip_httpx_cli()
+# import httpx, so every `agave ... --json` starts without them. (The same as
+# agavepy._transport.skip_httpx_cli, written out: importing that module here, with
+# urllib.parse and agavepy.errors, was a fifth of `agave --help`'s imports.)
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:

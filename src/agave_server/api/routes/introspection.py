@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from ..answers import oauth_input, render
 from ..context import state
+from ..hot_paths import hot
 from ..schemas import INTROSPECT_BODY, PRETTY, IntrospectionOut
 from .docs import oauth_error_responses
 
@@ -35,10 +36,19 @@ BASIC = [{"clientBasicAuth": []}]
         "security": [{"clientBasicAuth": []}],
     },
 )
+@hot
 async def introspect(request: Request) -> Response:
     source = await oauth_input(request)
     if isinstance(source, Response):
         return source
-    oauth = state(request).oauth
-    answer = await run_in_threadpool(oauth.introspection_response, oauth.request(source))
+    app = state(request)
+    oauth_request = app.oauth.request(source)
+    if app.writes is None:  # PostgreSQL: network round trips, so off the event loop
+        answer = await run_in_threadpool(app.oauth.introspection_response, oauth_request)
+    else:
+        # SQLite: a few indexed reads (client, token pair) and no password check, as the
+        # inline token grants (routes/token.py): on the loop, in one read transaction, is
+        # cheaper than the thread hop (bench/NOTES.md item 19).
+        with app.db.snapshot():
+            answer = app.oauth.introspection_response(oauth_request)
     return render(request, answer)
