@@ -76,10 +76,10 @@ def test_readiness_check_follows_the_directory(tmp_path, odd_slapd):
     """``identity.readiness.ldap_check``: passes with no directory, with one that answers,
     and raises while it is down (what /health/ready reports)."""
     from agave_server.identity.readiness import DirectoryDown, ldap_check
+    from agave_server.services.tenants import add as add_tenant
     from agave_server.storage import Database, migrate
     from agave_server.storage.identity_config import save_settings
     from agave_server.storage.records import IdentitySettings
-    from agave_server.services.tenants import add as add_tenant
 
     db = Database(f"sqlite:///{tmp_path / 'ready.db'}")
     try:
