@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,11 +57,26 @@ def production_argon2() -> dict[str, str]:
     return {name: os.environ.get(name, "") for name in CHEAP_ARGON2}
 
 
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that was free a moment ago and that this process has not handed out before.
+
+    A port is often chosen well before its process binds it (nginx's port goes into the tenant's
+    base URL before the servers start): without the memory, a second call in between can get the
+    same port from the kernel, and one process then answers for the other.
+    """
+    with _HANDED_OUT_LOCK:
+        for _ in range(200):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
+    raise OSError("no loopback port left that this process has not already handed out")
 
 
 def wait_http(

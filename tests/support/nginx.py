@@ -81,10 +81,23 @@ class NginxProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"nginx exited {self.proc.returncode}:\n{self.log()}")
             with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 1):
+                self._check_bound()
                 return self
             time.sleep(0.05)
         self.stop()
         raise AssertionError(f"nginx did not listen on {self.port} in {timeout}s:\n{self.log()}")
+
+    def _check_bound(self) -> None:
+        """Fail if another process answered on the port: nginx then logs bind() failed, retries."""
+        time.sleep(0.2)
+        error_log = (
+            (self.prefix / "error.log").read_text(errors="replace")
+            if (self.prefix / "error.log").exists()
+            else ""
+        )
+        if "bind() to" in error_log and "failed" in error_log:
+            self.stop()
+            raise AssertionError(f"nginx could not bind port {self.port}:\n{error_log[-2000:]}")
 
     def reload(self, config: str) -> None:
         """New config, as an operator would: write it, SIGHUP the master, wait for workers."""
