@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..security import digest
 from ..storage import Database, now
 from ..storage import tokens as token_store
-from ..storage.records import BearerGrant, Tenant, Token
+from ..storage.records import BearerGrant, Tenant
 from .jwt_tokens import ACCESS_TOKEN_TYP, access_token_audience
 from .keys import InvalidJWT, KeyRing
 
@@ -117,12 +117,15 @@ class BearerValidator:
         return self.validate_token(tenant, self.authenticate_token(tenant, value), api)
 
     # -- for revocation and introspection (either token of a pair) ---------------------
-    def find(self, tenant: Tenant, value: str, hint: str | None = None) -> tuple[Token, str] | None:
+    def find(
+        self, tenant: Tenant, value: str, hint: str | None = None
+    ) -> token_store.FoundPair | None:
         """The stored pair a presented access or refresh token belongs to, live or not, with
-        which of the two it is (``tokens.ACCESS`` or ``tokens.REFRESH``)."""
+        which of the two it is (``tokens.ACCESS`` or ``tokens.REFRESH``), its client's key and
+        its user's name."""
         presented = self.authenticate_token(tenant, value)
         if presented is None:
             return None
         if presented.is_jwt:
             hint = token_store.ACCESS  # refresh tokens are always opaque
-        return token_store.find_kind_by_digest(self.db, tenant.id, presented.digest, hint)
+        return token_store.find_pair(self.db, tenant.id, presented.digest, hint)

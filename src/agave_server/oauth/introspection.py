@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from ..storage import tokens as token_store
+from ..storage.records import Tenant
 from .models import CLIENT_AUTH_METHODS, OAuthClient, OAuthToken
 from .revocation import check_token_params
 
@@ -21,6 +22,16 @@ from .revocation import check_token_params
 def may_introspect_any(client: OAuthClient) -> bool:
     """The introspection rule: resource servers and tenant administrators' clients."""
     return bool(client.record.is_resource_server) or bool(client.owner.is_admin)
+
+
+class IntrospectedToken(OAuthToken):
+    """A pair as found for introspection: with its client's key and its user's name, read in
+    the same query as the pair (``tokens.find_pair``)."""
+
+    def __init__(self, found: token_store.FoundPair, tenant: Tenant) -> None:
+        super().__init__(found.token, found.kind, tenant)
+        self.consumer_key = found.consumer_key
+        self.username = found.username
 
 
 class Introspection(IntrospectionEndpoint):
@@ -34,7 +45,7 @@ class Introspection(IntrospectionEndpoint):
         )
         if found is None:
             return None
-        token = OAuthToken(*found, tenant=request.tenant)
+        token = IntrospectedToken(found, request.tenant)
         return token if self.check_permission(token, client, request) else None
 
     def check_permission(self, token: OAuthToken, client: OAuthClient, request) -> bool:
@@ -43,11 +54,9 @@ class Introspection(IntrospectionEndpoint):
     def query_token(self, token_string: str, token_type_hint: str | None):
         raise NotImplementedError("lookups go through authenticate_token (they need the tenant)")
 
-    def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
+    def introspect_token(self, token: IntrospectedToken) -> dict[str, Any]:
         record = token.record
-        consumer_key, username = token_store.parties(
-            self.server.db, record.client_id, record.user_id
-        )
+        consumer_key, username = token.consumer_key, token.username
         refresh = token.kind == token_store.REFRESH
         expires = record.refresh_expires_at if refresh else record.access_expires_at
         return {

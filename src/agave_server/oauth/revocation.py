@@ -48,7 +48,7 @@ class Revocation(RevocationEndpoint):
         )
         if found is None:
             return None  # cannot be one of ours; RFC 7009 answers 200 anyway
-        token = OAuthToken(*found)
+        token = OAuthToken(found.token, found.kind)
         if not token.check_client(client):
             raise InvalidGrantError("The token was issued to another client.")
         return token

@@ -183,39 +183,56 @@ ACCESS = "access_token"
 REFRESH = "refresh_token"
 
 
+@dataclass(frozen=True)
+class FoundPair:
+    """A stored pair found by one of its tokens, with the consumer key of its client and the
+    username of its user (what introspection answers)."""
+
+    token: Token
+    kind: str  # ACCESS or REFRESH: which of the pair's two tokens has the digest
+    consumer_key: str
+    username: str
+
+
+def _pair_by(digest_column) -> Prepared:
+    """The pair (live or not) whose token in ``digest_column`` has the digest, joined with its
+    client's key and its user's name: one indexed read for revocation and introspection."""
+    return Prepared(
+        select(*_TOKEN_COLUMNS, clients.c.consumer_key, users.c.username)
+        .select_from(
+            tokens.join(clients, clients.c.id == tokens.c.client_id).join(
+                users, users.c.id == tokens.c.user_id
+            )
+        )
+        .where(digest_column == bindparam("digest"), tokens.c.tenant_id == bindparam("tenant_id"))
+    )
+
+
+_PAIR_BY = {ACCESS: _pair_by(tokens.c.access_digest), REFRESH: _pair_by(tokens.c.refresh_digest)}
+_N_TOKEN = len(_TOKEN_FIELDS)
+
+
+def find_pair(
+    db: Database, tenant_id: int, token_digest: str, hint: str | None
+) -> FoundPair | None:
+    """The pair one of whose tokens has this digest, live or not (RFC 7009's and RFC 7662's
+    ``token_type_hint`` only says which column to try first)."""
+    kinds = (REFRESH, ACCESS) if hint == REFRESH else (ACCESS, REFRESH)
+    with db.driver() as conn:
+        for kind in kinds:
+            row = _PAIR_BY[kind].fetch_one(db, conn, digest=token_digest, tenant_id=tenant_id)
+            if row is not None:
+                token = Token(**dict(zip(_TOKEN_FIELDS, row[:_N_TOKEN], strict=True)))
+                return FoundPair(token, kind, row[_N_TOKEN], row[_N_TOKEN + 1])
+    return None
+
+
 def find_by_digest(
     db: Database, tenant_id: int, token_digest: str, hint: str | None
 ) -> Token | None:
     """A pair by its access or refresh token digest (RFC 7009's token_type_hint is a hint)."""
-    found = find_kind_by_digest(db, tenant_id, token_digest, hint)
-    return found[0] if found else None
-
-
-def find_kind_by_digest(
-    db: Database, tenant_id: int, token_digest: str, hint: str | None
-) -> tuple[Token, str] | None:
-    """The pair and which of its tokens (ACCESS or REFRESH) has this digest, live or not."""
-    columns = [(tokens.c.access_digest, ACCESS), (tokens.c.refresh_digest, REFRESH)]
-    if hint == REFRESH:
-        columns.reverse()
-    with db.read() as conn:
-        for column, kind in columns:
-            row = conn.execute(
-                select(*_TOKEN_COLUMNS).where(
-                    column == token_digest, tokens.c.tenant_id == tenant_id
-                )
-            ).first()
-            if row:
-                return _token(row), kind
-    return None
-
-
-def parties(db: Database, client_id: int, user_id: int) -> tuple[str, str]:
-    """The consumer key of a token's client and the username of its user (introspection)."""
-    with db.read() as conn:
-        key = conn.execute(select(clients.c.consumer_key).where(clients.c.id == client_id))
-        name = conn.execute(select(users.c.username).where(users.c.id == user_id))
-        return key.scalar_one(), name.scalar_one()
+    found = find_pair(db, tenant_id, token_digest, hint)
+    return found.token if found else None
 
 
 def revoke_pair(db: Database, token_id: int) -> None:

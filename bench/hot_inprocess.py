@@ -1,0 +1,136 @@
+"""The hot routes' CPU per request in one process: no network, no load generator, no uvicorn.
+
+``create_app`` on a SQLite file, called directly as an ASGI app, one request at a time:
+``GET /health`` (the efficiency base), ``GET /profiles/v2/me`` (opaque bearer),
+``POST /oauth2/introspect`` (Basic + an opaque token of the same client) and
+``GET /gateway/decide`` (a warm token: its assertion cached). Prints the best of several
+rounds and each route's ratio to ``/health`` (an upper bound for the efficiency the full
+benchmark measures through uvicorn, whose own share is the same for every route). With
+``--profile ROUTE`` it runs that route under cProfile and prints the top functions instead.
+
+Used for the A/B figures in bench/NOTES.md (items 20-21): the same machine, the same minute,
+other programs cannot skew a process's own CPU time much.
+
+    .venv/bin/python -m bench.hot_inprocess [--rounds 5] [--calls 2000] [--profile introspect]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import json
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+from bench.ops_inprocess import _caller, _prepare
+
+BACKEND = ("--backend", "http://127.0.0.1:9")  # never called: the decision only names it
+FORM = (b"content-type", b"application/x-www-form-urlencoded")
+
+
+def _basic(user: str, password: str) -> bytes:
+    return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+
+
+async def _setup(call) -> dict[str, tuple]:
+    """A client subscribed to Profiles and Echo, an opaque token: each route's request."""
+    made = await call(
+        "POST",
+        "/clients/v2",
+        b"clientName=bench",
+        ((b"authorization", _basic("bench", "bench-pw")), FORM),
+    )
+    client = json.loads(made[1]["body"])["result"]
+    client_basic = _basic(client["consumerKey"], client["consumerSecret"])
+    got = await call(
+        "POST", "/token", b"grant_type=client_credentials", ((b"authorization", client_basic), FORM)
+    )
+    token = json.loads(got[1]["body"])["access_token"]
+    bearer = (b"authorization", b"Bearer " + token.encode())
+    decide = (
+        bearer,
+        (b"x-original-method", b"GET"),
+        (b"x-original-uri", b"/echo/v2/hello"),
+        (b"x-agave-api", b"/echo/v2"),
+    )
+    return {
+        "health": ("GET", "/health", b"", ()),
+        "me": ("GET", "/profiles/v2/me", b"", (bearer,)),
+        "introspect": (
+            "POST",
+            "/oauth2/introspect",
+            b"token=" + token.encode(),
+            ((b"authorization", client_basic), FORM),
+        ),
+        "decide": ("GET", "/gateway/decide", b"", decide),
+    }
+
+
+async def _check(call, requests: dict[str, tuple]) -> None:
+    for name, (method, path, body, headers) in requests.items():
+        status = (await call(method, path, body, headers))[0]["status"]
+        if status != 200:
+            raise SystemExit(f"{name}: {method} {path} answered {status}, not 200")
+
+
+async def _measure(rounds: int, calls: int, profile: str | None) -> None:
+    from agave_server.app import create_app
+
+    app = create_app()
+    call = _caller(app)
+    async with app.router.lifespan_context(app):
+        requests = await _setup(call)
+        await _check(call, requests)
+        if profile:
+            method, path, body, headers = requests[profile]
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(calls):
+                await call(method, path, body, headers)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            return
+        best: dict[str, float] = {}
+        for _ in range(rounds):
+            for name, (method, path, body, headers) in requests.items():
+                start = time.process_time()
+                for _ in range(calls):
+                    await call(method, path, body, headers)
+                per = (time.process_time() - start) / calls
+                best[name] = min(best.get(name, per), per)
+    base = best["health"]
+    for name, per in best.items():
+        print(f"{name:<11} {per * 1e6:7.1f} us CPU/request   /health ÷ this {base / per:5.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--profile", choices=["health", "me", "introspect", "decide"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hot-inprocess-") as tmp:
+        _prepare(Path(tmp))
+        _add_echo_api()
+        asyncio.run(_measure(args.rounds, args.calls, args.profile))
+
+
+def _add_echo_api() -> None:
+    """The Echo API behind the gateway, subscribed by new clients (as the gateway tests)."""
+    import subprocess
+    import sys
+
+    admin = str(Path(sys.executable).with_name("agave-server"))
+    subprocess.run(
+        [admin, "apis", "add", "Echo", "--tenant", "sd2e", "--default", *BACKEND],
+        check=True,
+        capture_output=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
