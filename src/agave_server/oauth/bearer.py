@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 from ..security import digest
 from ..storage import Database, now
+from ..storage import gateway as gateway_store
 from ..storage import tokens as token_store
+from ..storage.gateway import TokenAccess
 from ..storage.records import BearerGrant, Tenant
 from .jwt_tokens import ACCESS_TOKEN_TYP, access_token_audience
 from .keys import InvalidJWT, KeyRing
@@ -109,6 +111,15 @@ class BearerValidator:
         if token is None:
             return None
         return token_store.bearer_grant(self.db, tenant.id, token.digest, api)
+
+    def gateway_access(
+        self, tenant: Tenant, token: PresentedToken | None, api_id: int
+    ) -> TokenAccess | None:
+        """``validate_token`` for the gateway: the same live-token check in the same read as
+        the client, its owner and its subscription to the API being called."""
+        if token is None:
+            return None
+        return gateway_store.token_access(self.db, tenant.id, token.digest, api_id)
 
     def access(self, tenant: Tenant, value: str | None, api: str = "Profiles"):
         """Both steps for an access token presented to a protected resource."""

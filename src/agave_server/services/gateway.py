@@ -25,7 +25,7 @@ from urllib.parse import unquote
 from .. import faults
 from ..storage import Database
 from ..storage import apis as api_store
-from ..storage.gateway import ClientAccess, client_access
+from ..storage.gateway import ClientAccess
 from ..storage.records import Api, Tenant, User
 from .tiers import TierThrottle, describe
 
@@ -48,11 +48,12 @@ def assertion_header(tenant_code: str) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who a valid bearer token speaks for: the bearer validator's answer."""
+    """Who a valid bearer token speaks for, and through which client: the bearer validator's
+    answer for the API being called (``BearerValidator.gateway_access``)."""
 
     user: User
-    client_id: int
     token_key: str  # the token's digest: the assertion cache key
+    access: ClientAccess  # its client, the owner and the subscription to the API called
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,10 @@ def original_path(values: list[str]) -> str:
         raise _bad_request("The request path has percent-escapes that are not UTF-8.") from None
     if _CONTROL_OR_BACKSLASH.search(path):
         raise _bad_request("The request path contains control characters or '\\'.")
-    segments = path.split("/")[1:]
-    if "//" in path or any(_is_dot_segment(s) for s in segments):
+    if "//" in path or (
+        # Without a '.' or a '%' no segment can be, or decode to, a dot segment.
+        ("." in path or "%" in raw_path) and any(_is_dot_segment(s) for s in path.split("/")[1:])
+    ):
         raise _bad_request(
             "The request path has repeated slashes or '.'/'..' segments (also as '..;x' or "
             "encoded twice); send it in normal form."
@@ -303,11 +306,9 @@ class Gateway:
 
     def authorize(self, tenant: Tenant, api: Api, caller: Caller | None) -> Decision | Admission:
         """Token and subscription (one read): a refusal, or an admission still to count."""
-        if caller is None:
+        if caller is None:  # also when the client was deleted: its tokens no longer count
             return self._invalid(api)
-        access = client_access(self._db, tenant.id, caller.client_id, api.id)
-        if access is None:  # the client was deleted: its tokens no longer count
-            return self._invalid(api)
+        access = caller.access
         if access.subscription_tier is None:
             return Decision(403, faults.forbidden(api.context, api.version), api=api)
         limited = self.throttle.is_limited(tenant.id, access.tier, access.subscription_tier)

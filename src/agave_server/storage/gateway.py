@@ -1,4 +1,5 @@
-"""The gateway decision's one read: a client, its owner, and its subscription to one API."""
+"""The gateway decision's one read: the token's user, its client, the client's owner and the
+client's subscription to one API."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, select
 
-from ..models import clients, subscriptions, users
-from .database import Database, Prepared
+from ..models import clients, subscriptions, tokens, users
+from .database import Database, Prepared, now
+from .records import User
+from .tokens import live_pair
+from .users import USER_FIELDS, user_from_values
 
 
 @dataclass(frozen=True)
@@ -22,17 +26,30 @@ class ClientAccess:
     subscription_tier: str | None  # None = not subscribed to the API
 
 
+@dataclass(frozen=True)
+class TokenAccess:
+    """A live access token's user, and its client as the gateway sees it for one API."""
+
+    user: User
+    client: ClientAccess
+
+
+_owners = users.alias("owners")
 _ACCESS = Prepared(
     select(
+        *users.c,
         clients.c.id,
         clients.c.name,
         clients.c.consumer_key,
         clients.c.tier,
-        users.c.username,
+        _owners.c.username,
         subscriptions.c.tier,
     )
     .select_from(
-        clients.join(users, users.c.id == clients.c.user_id).outerjoin(
+        tokens.join(users, users.c.id == tokens.c.user_id)
+        .join(clients, clients.c.id == tokens.c.client_id)
+        .join(_owners, _owners.c.id == clients.c.user_id)
+        .outerjoin(
             subscriptions,
             and_(
                 subscriptions.c.client_id == clients.c.id,
@@ -40,12 +57,20 @@ _ACCESS = Prepared(
             ),
         )
     )
-    .where(clients.c.id == bindparam("client_id"), clients.c.tenant_id == bindparam("tenant_id"))
+    .where(*live_pair(tokens.c.access_digest, tokens.c.access_expires_at))
 )
+_N_USER = len(USER_FIELDS)
 
 
-def client_access(db: Database, tenant_id: int, client_id: int, api_id: int) -> ClientAccess | None:
-    """The client (None if it is gone) and its subscription tier for the API (one query)."""
+def token_access(
+    db: Database, tenant_id: int, access_digest: str, api_id: int
+) -> TokenAccess | None:
+    """The live access token with this digest (None when unknown, expired, revoked, rotated,
+    or its client is gone), its user, client, owner and subscription to the API: one query."""
     with db.driver() as conn:
-        row = _ACCESS.fetch_one(db, conn, client_id=client_id, tenant_id=tenant_id, api_id=api_id)
-    return ClientAccess(*row) if row else None
+        row = _ACCESS.fetch_one(
+            db, conn, digest=access_digest, tenant_id=tenant_id, now=now(), api_id=api_id
+        )
+    if row is None:
+        return None
+    return TokenAccess(user_from_values(row[:_N_USER]), ClientAccess(*row[_N_USER:]))

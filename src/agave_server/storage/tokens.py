@@ -74,7 +74,7 @@ _INSERT = Prepared(
 )
 
 
-def _live(digest_column, expiry_column) -> tuple:
+def live_pair(digest_column, expiry_column) -> tuple:
     """A pair whose token (by digest) still works: this tenant's, unretired, unexpired."""
     return (
         digest_column == bindparam("digest"),
@@ -87,7 +87,7 @@ def _live(digest_column, expiry_column) -> tuple:
 
 _CLAIM = Prepared(
     update(tokens)
-    .where(*_live(tokens.c.refresh_digest, tokens.c.refresh_expires_at))
+    .where(*live_pair(tokens.c.refresh_digest, tokens.c.refresh_expires_at))
     .values(rotated_at=bindparam("now"))
 )
 _BY_REFRESH = Prepared(
@@ -313,7 +313,7 @@ def _bearer_statement():
             tokens.c.access_expires_at,
         )
         .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
-        .where(*_live(tokens.c.access_digest, tokens.c.access_expires_at))
+        .where(*live_pair(tokens.c.access_digest, tokens.c.access_expires_at))
     )
 
 

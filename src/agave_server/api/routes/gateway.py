@@ -10,6 +10,7 @@ except for counting a limited tier.
 
 from __future__ import annotations
 
+import functools
 import json
 
 from fastapi import APIRouter
@@ -19,7 +20,7 @@ from starlette.responses import Response
 
 from ...oauth.bearer import bearer_from_header
 from ...services import gateway as service
-from ...storage.records import Tenant
+from ...storage.records import Api, Tenant
 from ..context import state, tenant_of
 from ..envelope import json_bytes
 from ..hot_paths import hot
@@ -29,9 +30,10 @@ router = APIRouter(tags=["gateway"])
 _NO_STORE = "no-store"
 
 
-def _caller(request: Request, tenant: Tenant) -> service.Caller | None:
-    """The bearer token's user and client from the one validator (opaque or JWT, revocation
-    seen at once); None for a missing, repeated, unknown, expired or revoked token."""
+def _caller(request: Request, tenant: Tenant, api: Api) -> service.Caller | None:
+    """The bearer token's user and client (with its subscription to ``api``) from the one
+    validator (opaque or JWT, revocation seen at once); None for a missing, repeated, unknown,
+    expired or revoked token, or one whose client is gone."""
     values = request.headers.getlist("authorization")
     if len(values) != 1:
         return None
@@ -40,10 +42,10 @@ def _caller(request: Request, tenant: Tenant) -> service.Caller | None:
         return None
     validator = state(request).oauth.bearer
     presented = validator.authenticate_token(tenant, value)
-    grant = validator.validate_token(tenant, presented)
-    if grant is None or presented is None:
+    found = validator.gateway_access(tenant, presented, api.id)
+    if found is None or presented is None:
         return None
-    return service.Caller(grant.user, grant.client_id, presented.digest)
+    return service.Caller(found.user, presented.digest, found.client)
 
 
 def _tenant(request: Request) -> Tenant:
@@ -64,14 +66,19 @@ def _tenant(request: Request) -> Tenant:
     return tenant
 
 
+@functools.lru_cache(maxsize=1024)
+def _allow_body(context: str) -> bytes:
+    """The 200's body, the same for every call under one API context."""
+    return json_bytes({"decision": "allow", "apiContext": context})
+
+
 def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
     """The decision as nginx's auth_request can pass it on (see the module docstring)."""
     headers = {"Cache-Control": _NO_STORE, **decision.headers}
     if decision.status == 200:
         assert tenant is not None and decision.assertion is not None
         headers[service.assertion_header(tenant.code)] = decision.assertion
-        context = decision.api.context if decision.api else ""
-        body = json_bytes({"decision": "allow", "apiContext": context})
+        body = _allow_body(decision.api.context if decision.api else "")
         return Response(body, 200, headers, media_type="application/json")
     # ASCII JSON (\u escapes): the same text is a header here and nginx's body later.
     fault = json.dumps(decision.fault, separators=(",", ":"))
@@ -130,7 +137,7 @@ async def decide(request: Request) -> Response:
         )
     except service.Refused as refused:
         return answer(refused.decision, tenant)
-    caller = _caller(request, tenant)
+    caller = _caller(request, tenant, api)
     step = gateway.authorize(tenant, api, caller)
     if isinstance(step, service.Decision):
         return answer(step, tenant)
