@@ -22,14 +22,57 @@ import base64
 import cProfile
 import json
 import pstats
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.ops_inprocess import _caller, _prepare
+from bench.ops_inprocess import _prepare
 
 BACKEND = ("--backend", "http://127.0.0.1:9")  # never called: the decision only names it
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
+JWT_HOST = b"localhost:8000"  # the second tenant, which issues RFC 9068 JWT access tokens
+
+
+def _caller(app):
+    """Call the ASGI app once; a ``host`` among the headers picks the tenant."""
+
+    async def call(method: str, path: str, body: bytes = b"", headers: tuple = ()) -> list:
+        messages: list = []
+        delivered = False
+
+        async def receive() -> dict:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            messages.append(message)
+
+        if not any(name == b"host" for name, _ in headers):
+            headers = ((b"host", b"127.0.0.1:8000"), *headers)
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": list(headers),
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        await app(scope, receive, send)
+        return messages
+
+    return call
 
 
 def _basic(user: str, password: str) -> bytes:
@@ -57,9 +100,25 @@ async def _setup(call) -> dict[str, tuple]:
         (b"x-original-uri", b"/echo/v2/hello"),
         (b"x-agave-api", b"/echo/v2"),
     )
+    jwt_user = ((b"host", JWT_HOST), (b"authorization", _basic("bench", "bench-pw")), FORM)
+    got = await call(
+        "POST",
+        "/token",
+        b"grant_type=password&username=bench&password=bench-pw&scope=PRODUCTION",
+        ((b"host", JWT_HOST), (b"authorization", await _client_basic(call, jwt_user)), FORM),
+    )
+    jwt = json.loads(got[1]["body"])["access_token"]
+    if jwt.count(".") != 2:
+        raise SystemExit("the JWT tenant answered a token that is not a JWT")
     return {
         "health": ("GET", "/health", b"", ()),
         "me": ("GET", "/profiles/v2/me", b"", (bearer,)),
+        "me_jwt": (
+            "GET",
+            "/profiles/v2/me",
+            b"",
+            ((b"host", JWT_HOST), (b"authorization", b"Bearer " + jwt.encode())),
+        ),
         "introspect": (
             "POST",
             "/oauth2/introspect",
@@ -68,6 +127,12 @@ async def _setup(call) -> dict[str, tuple]:
         ),
         "decide": ("GET", "/gateway/decide", b"", decide),
     }
+
+
+async def _client_basic(call, user_headers: tuple) -> bytes:
+    made = await call("POST", "/clients/v2", b"clientName=bench", user_headers)
+    client = json.loads(made[1]["body"])["result"]
+    return _basic(client["consumerKey"], client["consumerSecret"])
 
 
 async def _check(call, requests: dict[str, tuple]) -> None:
@@ -111,25 +176,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--profile", choices=["health", "me", "introspect", "decide"])
+    parser.add_argument("--profile", choices=["health", "me", "me_jwt", "introspect", "decide"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hot-inprocess-") as tmp:
         _prepare(Path(tmp))
-        _add_echo_api()
+        _add_echo_api_and_jwt_tenant()
         asyncio.run(_measure(args.rounds, args.calls, args.profile))
 
 
-def _add_echo_api() -> None:
-    """The Echo API behind the gateway, subscribed by new clients (as the gateway tests)."""
-    import subprocess
-    import sys
-
+def _add_echo_api_and_jwt_tenant() -> None:
+    """The Echo API behind the gateway, subscribed by new clients (as the gateway tests), and
+    a second tenant, on another host name, whose access tokens are JWTs."""
     admin = str(Path(sys.executable).with_name("agave-server"))
-    subprocess.run(
-        [admin, "apis", "add", "Echo", "--tenant", "sd2e", "--default", *BACKEND],
-        check=True,
-        capture_output=True,
-    )
+    for args in (
+        ["apis", "add", "Echo", "--tenant", "sd2e", "--default", *BACKEND],
+        ["tenants", "add", "jwt", "--name", "J", "--base-url", "http://localhost:8000/"],
+        ["tenants", "update", "jwt", "--access-token-format", "jwt"],
+        ["users", "add", "bench", "--tenant", "jwt", "--password-stdin"],
+    ):
+        subprocess.run([admin, *args], input=b"bench-pw\n", check=True, capture_output=True)
 
 
 if __name__ == "__main__":
