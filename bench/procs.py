@@ -91,11 +91,37 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def mapped_database_mb(pid: int) -> float:
+    """MiB of ``pid``'s resident pages that are SQLite's memory-mapped database file and its
+    WAL index (``*.db``, ``*.db-shm``): the kernel's page cache of the file, shared by every
+    worker that maps it (``PRAGMA mmap_size``), counted in each one's VmRSS all the same."""
+    total_kb = 0
+    mapping_is_db = False
+    try:
+        with open(f"/proc/{pid}/smaps") as smaps:
+            for line in smaps:
+                head = line.split(maxsplit=6)
+                if len(head) >= 5 and "-" in head[0] and ":" in head[3]:  # a mapping's header
+                    path = head[5].strip() if len(head) > 5 else ""
+                    mapping_is_db = path.endswith((".db", ".db-shm"))
+                elif mapping_is_db and line.startswith("Rss:"):
+                    total_kb += int(line.split()[1])
+    except OSError:
+        return 0.0
+    return total_kb / 1024.0
+
+
 @dataclass
 class WorkerMemory:
     pid: int
     rss_mb: float
     command: str
+    mapped_db_mb: float = 0.0  # of rss_mb: the SQLite file's shared, memory-mapped pages
+
+    @property
+    def own_mb(self) -> float:
+        """RSS without the shared database mapping: what this worker itself holds."""
+        return self.rss_mb - self.mapped_db_mb
 
 
 def worker_rss(root_pid: int, marker: str) -> list[WorkerMemory]:
@@ -108,11 +134,13 @@ def worker_rss(root_pid: int, marker: str) -> list[WorkerMemory]:
         cmd = cmdline(pid)
         mem = rss_mb(pid)
         if marker in cmd and mem is not None:
-            found.append(WorkerMemory(pid, mem, cmd))
+            found.append(WorkerMemory(pid, mem, cmd, mapped_database_mb(pid)))
     if not found:
         mem = rss_mb(root_pid)
         if mem is not None:
-            found.append(WorkerMemory(root_pid, mem, cmdline(root_pid)))
+            found.append(
+                WorkerMemory(root_pid, mem, cmdline(root_pid), mapped_database_mb(root_pid))
+            )
     return found
 
 
