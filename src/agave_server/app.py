@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import OperationalError
@@ -53,6 +54,7 @@ from .storage import signing_keys as key_store
 from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
+from .storage.database import POSTGRES_THREADS
 from .storage.tenants import TenantDirectory
 
 log = logging.getLogger("agave_server")
@@ -207,6 +209,8 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         db.own_loop_thread()
+        if not db.is_sqlite:
+            to_thread.current_default_thread_limiter().total_tokens = POSTGRES_THREADS
         task = None
         if settings.purge_interval:
             task = asyncio.create_task(_purge_periodically(db, settings))

@@ -72,8 +72,20 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     return engine
 
 
+# On PostgreSQL the blocking work of a request (token grants, introspection, pages) runs in
+# this many threads per worker, each keeping a pooled connection. With more threads than pooled
+# connections (anyio's default of 40 against a pool of 10), the overflow connections were
+# opened and closed again for every few requests: a PostgreSQL backend started per request,
+# statements never prepared long enough to pay off, and 40 threads fighting over the GIL
+# (bench/NOTES.md item 23).
+POSTGRES_THREADS = 16
+
+
 def _postgres_engine(url: str, echo: bool) -> Engine:
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=False)
+    # The threads, the event loop's own connection and the background tasks, without churn.
+    return create_engine(
+        url, echo=echo, pool_size=POSTGRES_THREADS + 4, max_overflow=8, pool_pre_ping=False
+    )
 
 
 def _count_connections_in_use(engine: Engine) -> None:
