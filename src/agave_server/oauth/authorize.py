@@ -90,9 +90,12 @@ def _needs_fresh_sign_in(source: HttpInput, browser: Browser) -> bool:
     max_age = source.query.get("max_age")
     if max_age is not None and browser.auth_time is not None:
         try:
-            return now() - browser.auth_time > max(0, int(max_age))
+            limit = int(max_age)
         except ValueError:
             return False
+        # max_age=0 asks for a sign-in now (as prompt=login): with whole seconds, "elapsed > 0"
+        # would let a sign-in of the same second pass. The sign-in page's way back drops it.
+        return limit <= 0 or now() - browser.auth_time > limit
     return False
 
 
