@@ -28,51 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ops_inprocess import _prepare
+from bench.ops_inprocess import _caller, _prepare
 
 BACKEND = ("--backend", "http://127.0.0.1:9")  # never called: the decision only names it
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
 JWT_HOST = b"localhost:8000"  # the second tenant, which issues RFC 9068 JWT access tokens
-
-
-def _caller(app):
-    """Call the ASGI app once; a ``host`` among the headers picks the tenant."""
-
-    async def call(method: str, path: str, body: bytes = b"", headers: tuple = ()) -> list:
-        messages: list = []
-        delivered = False
-
-        async def receive() -> dict:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            messages.append(message)
-
-        if not any(name == b"host" for name, _ in headers):
-            headers = ((b"host", b"127.0.0.1:8000"), *headers)
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": list(headers),
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await app(scope, receive, send)
-        return messages
-
-    return call
 
 
 def _basic(user: str, password: str) -> bytes:

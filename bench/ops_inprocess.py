@@ -83,7 +83,10 @@ def _caller(app):
             "raw_path": path.encode(),
             "query_string": b"",
             "root_path": "",
-            "headers": [(b"host", HOST), *headers],
+            # A ``host`` among the headers picks another tenant.
+            "headers": list(headers)
+            if any(name == b"host" for name, _ in headers)
+            else [(b"host", HOST), *headers],
             "client": ("127.0.0.1", 50000),
             "server": ("127.0.0.1", 8000),
         }
