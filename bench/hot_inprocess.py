@@ -21,6 +21,7 @@ import asyncio
 import base64
 import cProfile
 import json
+import os
 import pstats
 import subprocess
 import sys
@@ -117,7 +118,9 @@ async def _measure(rounds: int, calls: int, profile: str | None) -> None:
             for _ in range(calls):
                 await call(method, path, body, headers)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats(
+                os.environ.get("AGAVE_PROFILE_SORT", "cumulative")
+            ).print_stats(45)
             return
         best: dict[str, float] = {}
         for _ in range(rounds):

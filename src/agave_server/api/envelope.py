@@ -74,6 +74,25 @@ def json_bytes(body: Any, pretty: bool = False) -> bytes:
     return _COMPACT.encode(body).encode("utf-8")
 
 
+class JsonBytes(Response):
+    """A JSON answer whose extra headers come ready-encoded (the hot paths' fixed headers):
+    Starlette's ``init_headers`` lower-cases and encodes every header of every response."""
+
+    media_type = JSON
+
+    def __init__(
+        self, body: bytes, status_code: int = 200, raw_headers: tuple = (), background=None
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = background
+        self.raw_headers = [
+            *raw_headers,
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None, pretty: bool = False
 ) -> Response:

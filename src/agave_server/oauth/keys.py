@@ -225,6 +225,8 @@ class _Loaded:
     at: float
     keys: list[TenantKey]
     by_kid: dict[str, TenantKey] = field(default_factory=dict)
+    # ``KeyRing.current``'s answer and the time span (Unix seconds) over which it holds.
+    signing: tuple[TenantKey, int, int] | None = None
 
 
 def signed_token_lifetime(settings: Settings) -> int:
@@ -300,13 +302,27 @@ class KeyRing:
         return key
 
     def current(self, tenant: Tenant) -> TenantKey:
-        """The key that signs now: the newest whose ``signs_from`` has come."""
+        """The key that signs now: the newest whose ``signs_from`` has come.
+
+        Asked on every gateway decision, so the answer is kept with the loaded keys for as
+        long as it holds: until the next pending key's ``signs_from`` or the answer's own
+        ``drop_at``, whichever comes first (a reload starts over).
+        """
         at = now()
+        loaded = self._keys(tenant)
+        memo = loaded.signing
+        if memo is not None and memo[1] <= at < memo[2]:
+            return memo[0]
         candidates = [k for k in self.published(tenant) if k.row.signs_from <= at]
         if not candidates:
-            candidates = self._keys(tenant, fresh=True).keys
+            loaded = self._keys(tenant, fresh=True)
+            candidates = loaded.keys
         signing = max(candidates, key=lambda k: (k.row.signs_from, k.row.id))
         self.private_key(tenant, signing)
+        ends = [k.row.signs_from for k in loaded.keys if k.row.signs_from > at]
+        if signing.row.drop_at is not None:
+            ends.append(signing.row.drop_at)
+        loaded.signing = (signing, at, min(ends, default=2**62))
         return signing
 
     def private_key(self, tenant: Tenant, key: TenantKey) -> Any:

@@ -7,6 +7,8 @@ one client apply in some serial order and never half-way.
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -102,6 +104,8 @@ def get_client(db: Database, user_id: int, name: str) -> Client | None:
 
 
 _CLIENT_FIELDS = tuple(c.name for c in clients.c)
+if tuple(f.name for f in dataclasses.fields(Client)) != _CLIENT_FIELDS:
+    raise ImportError("records.Client must list the clients table's columns in table order")
 _WITH_OWNER = Prepared(
     select(clients, users)
     .join(users, users.c.id == clients.c.user_id)
@@ -121,7 +125,7 @@ def get_client_with_owner(
     if row is None:
         return None
     n = len(_CLIENT_FIELDS)
-    return Client(**dict(zip(_CLIENT_FIELDS, row[:n], strict=True))), user_from_values(row[n:])
+    return Client(*row[:n]), user_from_values(row[n:])
 
 
 def find_in_tenant(db: Database, tenant_id: int, name: str) -> list[tuple[Client, User]]:

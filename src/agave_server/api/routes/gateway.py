@@ -21,26 +21,42 @@ from starlette.responses import Response
 from ...oauth.bearer import bearer_from_header
 from ...services import gateway as service
 from ...storage.records import Api, Tenant
-from ..context import state, tenant_of
-from ..envelope import json_bytes
+from ..context import AppState, state, tenant_of
+from ..envelope import JsonBytes, json_bytes
 from ..hot_paths import hot
 from ..schemas import GatewayAllowed, GatewayFault
 
 router = APIRouter(tags=["gateway"])
-_NO_STORE = "no-store"
 
 
-def _caller(request: Request, tenant: Tenant, api: Api) -> service.Caller | None:
+# The request headers the decision reads, each possibly repeated (a repeat is refused).
+_AUTHORIZATION = b"authorization"
+_METHOD = b"x-original-method"
+_URI = b"x-original-uri"
+_API = b"x-agave-api"
+_TENANT = b"x-agave-tenant"
+_READ = frozenset((_AUTHORIZATION, _METHOD, _URI, _API, _TENANT))
+
+
+def _read_headers(request: Request) -> dict[bytes, list[str]]:
+    """The headers the decision reads, in one pass over the request's (ASGI: lower-case)."""
+    found: dict[bytes, list[str]] = {}
+    for name, value in request.scope["headers"]:
+        if name in _READ:
+            found.setdefault(name, []).append(value.decode("latin-1"))
+    return found
+
+
+def _caller(app: AppState, values: list[str], tenant: Tenant, api: Api) -> service.Caller | None:
     """The bearer token's user and client (with its subscription to ``api``) from the one
     validator (opaque or JWT, revocation seen at once); None for a missing, repeated, unknown,
     expired or revoked token, or one whose client is gone."""
-    values = request.headers.getlist("authorization")
     if len(values) != 1:
         return None
     value = bearer_from_header(values[0])
     if not value:
         return None
-    validator = state(request).oauth.bearer
+    validator = app.oauth.bearer
     presented = validator.authenticate_token(tenant, value)
     found = validator.gateway_access(tenant, presented, api.id)
     if found is None or presented is None:
@@ -48,12 +64,11 @@ def _caller(request: Request, tenant: Tenant, api: Api) -> service.Caller | None
     return service.Caller(found.user, presented.digest, found.client)
 
 
-def _tenant(request: Request) -> Tenant:
+def _tenant(request: Request, app: AppState, pinned: list[str]) -> Tenant:
     """The tenant the proxy config pins (``X-Agave-Tenant``), else the one ``Host`` names."""
-    pinned = request.headers.getlist("x-agave-tenant")
     if not pinned:
         return tenant_of(request)
-    tenant = state(request).tenants.by_code_cached(pinned[0]) if len(pinned) == 1 else None
+    tenant = app.tenants.by_code_cached(pinned[0]) if len(pinned) == 1 else None
     if tenant is None:
         raise service.Refused(
             service.Decision(
@@ -72,21 +87,38 @@ def _allow_body(context: str) -> bytes:
     return json_bytes({"decision": "allow", "apiContext": context})
 
 
+_NO_STORE_HEADER = ((b"cache-control", b"no-store"),)
+
+
+@functools.lru_cache(maxsize=64)
+def _assertion_header_name(tenant_code: str) -> bytes:
+    return service.assertion_header(tenant_code).lower().encode("latin-1")
+
+
 def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
     """The decision as nginx's auth_request can pass it on (see the module docstring)."""
-    headers = {"Cache-Control": _NO_STORE, **decision.headers}
     if decision.status == 200:
         assert tenant is not None and decision.assertion is not None
-        headers[service.assertion_header(tenant.code)] = decision.assertion
-        body = _allow_body(decision.api.context if decision.api else "")
-        return Response(body, 200, headers, media_type="application/json")
+        headers = (
+            *_NO_STORE_HEADER,
+            *_encoded(decision.headers),
+            (_assertion_header_name(tenant.code), decision.assertion.encode("latin-1")),
+        )
+        return JsonBytes(_allow_body(decision.api.context if decision.api else ""), 200, headers)
     # ASCII JSON (\u escapes): the same text is a header here and nginx's body later.
     fault = json.dumps(decision.fault, separators=(",", ":"))
     body = fault.encode("ascii")
-    headers["X-Agave-Status"] = str(decision.status)
-    headers["X-Agave-Fault"] = fault
-    status = 401 if decision.status == 401 else 403
-    return Response(body, status, headers, media_type="application/json")
+    headers = (
+        *_NO_STORE_HEADER,
+        *_encoded(decision.headers),
+        (b"x-agave-status", str(decision.status).encode()),
+        (b"x-agave-fault", body),
+    )
+    return JsonBytes(body, 401 if decision.status == 401 else 403, headers)
+
+
+def _encoded(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
 
 
 @router.get(
@@ -118,10 +150,11 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
 async def decide(request: Request) -> Response:
     app = state(request)
     gateway: service.Gateway = app.gateway  # type: ignore[assignment]
+    headers = _read_headers(request)
     tenant = None
     try:
-        tenant = _tenant(request)
-        fixed = request.headers.getlist("x-agave-api")
+        tenant = _tenant(request, app, headers.get(_TENANT, []))
+        fixed = headers.get(_API, [])
         if len(fixed) > 1:
             raise service.Refused(
                 service.Decision(
@@ -131,13 +164,13 @@ async def decide(request: Request) -> Response:
             )
         _path, api = gateway.resolve(
             tenant,
-            request.headers.getlist("x-original-method"),
-            request.headers.getlist("x-original-uri"),
+            headers.get(_METHOD, []),
+            headers.get(_URI, []),
             fixed[0] if fixed else None,
         )
     except service.Refused as refused:
         return answer(refused.decision, tenant)
-    caller = _caller(request, tenant, api)
+    caller = _caller(app, headers.get(_AUTHORIZATION, []), tenant, api)
     step = gateway.authorize(tenant, api, caller)
     if isinstance(step, service.Decision):
         return answer(step, tenant)
