@@ -83,10 +83,14 @@ def _caller(app):
             "raw_path": path.encode(),
             "query_string": b"",
             "root_path": "",
-            # A ``host`` among the headers picks another tenant.
-            "headers": list(headers)
-            if any(name == b"host" for name, _ in headers)
-            else [(b"host", HOST), *headers],
+            # A ``host`` among the headers picks another tenant; a body has its length, as
+            # every HTTP/1.1 client sends it (without it BodyLimit buffers and replays).
+            "headers": (
+                list(headers)
+                if any(name == b"host" for name, _ in headers)
+                else [(b"host", HOST), *headers]
+            )
+            + ([(b"content-length", str(len(body)).encode())] if body else []),
             "client": ("127.0.0.1", 50000),
             "server": ("127.0.0.1", 8000),
         }

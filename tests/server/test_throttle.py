@@ -68,3 +68,36 @@ def test_failures_are_counted_per_address_too(make_server):
             assert http.get("/clients/v2", auth=(name, "guess")).status_code == 401
         # The address is blocked, whichever account it tries next.
         assert http.get("/clients/v2", auth=u.auth).status_code == 429
+
+
+def test_client_authentication_is_throttled_per_address_on_every_endpoint(make_server):
+    """Guessing secrets of unknown keys uses up the address's budget: then even a right
+    secret of a real client from that address is refused, on the token, introspection and
+    revocation endpoints alike (the client and both counters come from one read)."""
+    srv = make_server(
+        env={
+            "AGAVE_SERVER_LOGIN_MAX_FAILURES": "50",
+            "AGAVE_SERVER_LOGIN_MAX_FAILURES_PER_ADDRESS": "3",
+        }
+    )
+    u = User("owner2", "pw-owner2")
+    srv.add_user(u.username, u.password)
+    with srv.client() as http:
+        client = create_client(http, u)
+        token = http.post(
+            "/token", auth=client.auth, data={"grant_type": "client_credentials"}
+        ).json()["access_token"]
+        introspected = http.post("/oauth2/introspect", auth=client.auth, data={"token": token})
+        assert introspected.status_code == 200 and introspected.json()["active"] is True
+        for key in ("nokey1", "nokey2", "nokey3"):
+            r = http.post("/oauth2/introspect", auth=(key, "guess"), data={"token": token})
+            assert r.status_code == 401
+        for path, data in (
+            ("/token", {"grant_type": "client_credentials"}),
+            ("/oauth2/introspect", {"token": token}),
+            ("/revoke", {"token": token}),
+        ):
+            r = http.post(path, auth=client.auth, data=data)
+            assert r.status_code == 429, (path, r.status_code, r.text)
+            assert "client authentication" in r.json()["error_description"]
+            assert int(r.headers["Retry-After"]) > 0

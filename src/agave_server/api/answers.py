@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from ..errors import AgaveError
 from ..oauth import Answer, HttpInput, JsonAnswer, PageAnswer, RedirectAnswer
+from ..oauth.requests import LowerHeaders
 from .body import read_params
 from .context import address_of, tenant_of
 from .envelope import json_response, oauth_error
@@ -37,7 +38,7 @@ async def oauth_input(request: Request, *, read_body: bool = True) -> HttpInput 
         method=request.method,
         path=request.scope["path"],
         tenant=tenant,
-        headers=request.headers,
+        headers=LowerHeaders.from_asgi(request.scope["headers"]),
         query=query,
         form=form,
         address=address_of(request),

@@ -96,7 +96,19 @@ class JsonBytes(Response):
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None, pretty: bool = False
 ) -> Response:
-    return Response(json_bytes(body, pretty), status_code=status, headers=headers, media_type=JSON)
+    raw = json_bytes(body, pretty)
+    if status < 200 or status in (204, 304) or (headers and _sets_entity_headers(headers)):
+        return Response(raw, status_code=status, headers=headers, media_type=JSON)
+    encoded = (
+        tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+        if headers
+        else ()
+    )
+    return JsonBytes(raw, status, encoded)
+
+
+def _sets_entity_headers(headers: Mapping[str, str]) -> bool:
+    return any(k.lower() in ("content-type", "content-length") for k in headers)
 
 
 def _keep_fields(item: Any, fields: list[str]) -> Any:

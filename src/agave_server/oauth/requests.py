@@ -37,11 +37,23 @@ class HttpInput:
     address: str | None = None
 
 
-class _LowerHeaders(dict):
+class LowerHeaders(dict):
     """A dict of headers looked up case-insensitively (for inputs built from plain dicts)."""
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        super().__init__((k.lower(), v) for k, v in headers.items())
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__((k.lower(), v) for k, v in (headers or {}).items())
+
+    @classmethod
+    def from_asgi(cls, raw: list[tuple[bytes, bytes]]) -> LowerHeaders:
+        """From an ASGI scope's headers (names already lower-case); the first of a repeated
+        header wins, as in Starlette's ``Headers.get``. One pass: Authlib and the grants look
+        up several headers per request, and each ``Headers.get`` scans them all."""
+        headers = cls()
+        for name, value in raw:
+            key = name.decode("latin-1")
+            if not dict.__contains__(headers, key):
+                dict.__setitem__(headers, key, value.decode("latin-1"))
+        return headers
 
     def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
@@ -97,6 +109,6 @@ class AgaveOAuth2Request(OAuth2Request):
 
 
 def _headers(headers: Mapping[str, str]) -> Mapping[str, str]:
-    if isinstance(headers, dict):
-        return _LowerHeaders(headers)
-    return headers
+    if isinstance(headers, LowerHeaders) or not isinstance(headers, dict):
+        return headers
+    return LowerHeaders(headers)

@@ -307,10 +307,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         address, so guessing secrets is as slow as guessing passwords."""
         account = client_key(request.tenant.id, key)
         try:
-            self.throttle.check(account, request.address, "client authentication")
+            client = self._throttled_client(request, account, key)
         except TooManyRequests as err:
             raise TooManyAttemptsError(err.message, err.retry_after) from None
-        client = self.query_client(key)
         if client is None or not client.check_client_secret(secret):
             self.throttle.failed(account, request.address)
             raise InvalidClientError(
@@ -322,6 +321,25 @@ class AgaveAuthorizationServer(AuthorizationServer):
                 description=f"The owner of this client, {client.owner.username}, is disabled.",
             )
         return client
+
+    def _throttled_client(
+        self, request: AgaveOAuth2Request, account: str, key: str
+    ) -> OAuthClient | None:
+        """The client with this key, once the throttle lets its authentication go on
+        (``TooManyRequests`` otherwise). With the counters in the database, the client, its
+        owner and the counters come from one read (``clients.get_client_for_auth``)."""
+        throttle, what = self.throttle, "client authentication"
+        if not throttle.in_database or key == builtin_clients.CLI_CLIENT_ID:
+            throttle.check(account, request.address, what)
+            return self.query_client(key)
+        keys = throttle.keys(account, request.address)
+        found = client_store.get_client_for_auth(self.db, request.tenant.id, key, keys)
+        if found is None:  # an unknown key: the counters still decide between 429 and 401
+            throttle.check(account, request.address, what)
+            return None
+        client, owner, counters = found
+        throttle.check_rows(account, request.address, counters, what)
+        return OAuthClient(client, owner)
 
     # -- entry points for the API layer ---------------------------------------------------
     def token_response(self, request: AgaveOAuth2Request) -> Answer:

@@ -33,14 +33,33 @@ class LoginThrottle:
             limits[f"addr:{address}"] = self._per_address
         return limits
 
+    @property
+    def in_database(self) -> bool:
+        """Whether the counters are rows of the database, which a caller may read together
+        with what they guard (``check_rows``) instead of asking ``check`` for them."""
+        return bool(getattr(self._counters, "in_database", False))
+
+    def keys(self, account_key: str, address: str | None) -> tuple[str, str | None]:
+        """The counter keys ``check`` reads: the account's and the address's (if known)."""
+        return account_key, (f"addr:{address}" if address else None)
+
     def check(self, account_key: str, address: str | None, what: str) -> bool:
         """Raise 429 when the account or the address has used up its failures.
 
         Returns whether the account has failures on record (so a success knows to clear them).
         """
-        wait, recorded = self._counters.failure_state(
-            self._limits(account_key, address), self._window
-        )
+        limits = self._limits(account_key, address)
+        return self._verdict(account_key, what, *self._counters.failure_state(limits, self._window))
+
+    def check_rows(
+        self, account_key: str, address: str | None, rows: list[tuple[str, int, int]], what: str
+    ) -> bool:
+        """``check`` from the counter rows of ``keys`` read already (database counters only)."""
+        limits = self._limits(account_key, address)
+        state = self._counters.state_of(rows, limits, self._window)  # type: ignore[attr-defined]
+        return self._verdict(account_key, what, *state)
+
+    def _verdict(self, account_key: str, what: str, wait: int | None, recorded: set[str]) -> bool:
         if wait is not None:
             metrics.throttled(account_key)
             raise TooManyRequests(

@@ -14,11 +14,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from ..models import apis, clients, subscriptions, tokens, users
+from ..models import apis, clients, login_failures, subscriptions, tokens, users
 from .apis import _api
 from .database import Database, Prepared, now
 from .records import Api, Client, Subscription, User
-from .users import user_from_values
+from .users import USER_FIELDS, user_from_values
 
 
 class DuplicateClient(Exception):
@@ -126,6 +126,49 @@ def get_client_with_owner(
         return None
     n = len(_CLIENT_FIELDS)
     return Client(*row[:n]), user_from_values(row[n:])
+
+
+_FAILURES_1 = login_failures.alias("failures_1")
+_FAILURES_2 = login_failures.alias("failures_2")
+_FOR_AUTH = Prepared(
+    select(
+        clients,
+        users,
+        _FAILURES_1.c.key,
+        _FAILURES_1.c.window_start,
+        _FAILURES_1.c.failures,
+        _FAILURES_2.c.key,
+        _FAILURES_2.c.window_start,
+        _FAILURES_2.c.failures,
+    )
+    .select_from(
+        clients.join(users, users.c.id == clients.c.user_id)
+        .outerjoin(_FAILURES_1, _FAILURES_1.c.key == bindparam("first"))
+        .outerjoin(_FAILURES_2, _FAILURES_2.c.key == bindparam("second"))
+    )
+    .where(
+        clients.c.consumer_key == bindparam("key"), clients.c.tenant_id == bindparam("tenant_id")
+    )
+)
+
+
+def get_client_for_auth(
+    db: Database, tenant_id: int, consumer_key: str, failure_keys: tuple[str, str | None]
+) -> tuple[Client, User, list[tuple[str, int, int]]] | None:
+    """``get_client_with_owner`` and the failed-login counter rows (``storage.throttle``) of
+    the two keys that guard its authentication, in one statement: every client-authenticated
+    request (token grants, introspection, revocation) needs all three. None for an unknown
+    key (the caller then reads the counters alone)."""
+    first, second = failure_keys
+    with db.driver() as conn:
+        row = _FOR_AUTH.fetch_one(
+            db, conn, key=consumer_key, tenant_id=tenant_id, first=first, second=second
+        )
+    if row is None:
+        return None
+    n, m = len(_CLIENT_FIELDS), len(_CLIENT_FIELDS) + len(USER_FIELDS)
+    counters = [row[i : i + 3] for i in (m, m + 3) if row[i] is not None]
+    return Client(*row[:n]), user_from_values(row[n:m]), counters
 
 
 def find_in_tenant(db: Database, tenant_id: int, name: str) -> list[tuple[Client, User]]:

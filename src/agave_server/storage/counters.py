@@ -30,6 +30,9 @@ class LoginCounters(Protocol):
 class DatabaseCounters:
     """The counters in the ``login_failures`` table (``storage.throttle``)."""
 
+    # The rows can be read in the same statement as what they guard (a client's).
+    in_database = True
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -44,6 +47,11 @@ class DatabaseCounters:
 
     def recent(self, prefix: str, window: int, limit: int) -> list[tuple[str, int, int]]:
         return throttle.recent(self._db, prefix, window, limit)
+
+    def state_of(
+        self, rows: list[throttle.FailureRow], limits: dict[str, int], window: int
+    ) -> tuple[int | None, set[str]]:
+        return throttle.state_of(rows, limits, window)
 
 
 def login_counters(db: Database, settings: Settings) -> LoginCounters:

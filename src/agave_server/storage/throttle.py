@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from ..models import login_failures
 from .database import Database, Prepared, now
 
+FailureRow = tuple[str, int, int]  # (key, window start, failures)
+
 
 def failure_state(db: Database, limits: dict[str, int], window: int) -> tuple[int | None, set[str]]:
     """Seconds until the most-blocked key may try again (None if none is blocked), and the keys
     that have any failures recorded."""
-    t = now()
     keys = list(limits)
     if len(keys) > 2:
         raise ValueError("at most two keys (an account and an address) are checked at once")
@@ -27,6 +28,15 @@ def failure_state(db: Database, limits: dict[str, int], window: int) -> tuple[in
             rows = cursor.fetchall()
         finally:
             cursor.close()
+    return state_of(rows, limits, window)
+
+
+def state_of(
+    rows: list[FailureRow], limits: dict[str, int], window: int
+) -> tuple[int | None, set[str]]:
+    """``failure_state`` from counter rows read already (``clients.get_client_for_auth`` reads
+    them in the client's own statement)."""
+    t = now()
     waits = [
         window_start + window - t
         for key, window_start, failures in rows

@@ -8,7 +8,7 @@ pair: across any number of processes a refresh token is exchanged at most once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +49,8 @@ def _token(row) -> Token:
 
 
 _TOKEN_FIELDS = tuple(c.name for c in _TOKEN_COLUMNS)
+if tuple(f.name for f in fields(Token)) != _TOKEN_FIELDS:  # rows are positional
+    raise ImportError("records.Token must list _TOKEN_COLUMNS in the same order")
 
 # The token grants' statements, prepared once: they run on every /token request.
 _INSERT = Prepared(
@@ -176,7 +178,7 @@ def find_by_refresh(db: Database, tenant_id: int, refresh_digest: str) -> Token 
     """The pair a refresh token belongs to, live or not (prepared: every refresh grant)."""
     with db.driver() as conn:
         row = _BY_REFRESH.fetch_one(db, conn, digest=refresh_digest, tenant_id=tenant_id)
-    return Token(**dict(zip(_TOKEN_FIELDS, row, strict=True))) if row else None
+    return Token(*row) if row else None
 
 
 ACCESS = "access_token"
@@ -222,7 +224,7 @@ def find_pair(
         for kind in kinds:
             row = _PAIR_BY[kind].fetch_one(db, conn, digest=token_digest, tenant_id=tenant_id)
             if row is not None:
-                token = Token(**dict(zip(_TOKEN_FIELDS, row[:_N_TOKEN], strict=True)))
+                token = Token(*row[:_N_TOKEN])
                 return FoundPair(token, kind, row[_N_TOKEN], row[_N_TOKEN + 1])
     return None
 
