@@ -71,6 +71,24 @@ def _write_refused(request: AgaveOAuth2Request, stored: bool | None) -> OAuth2Er
     return refused_refresh(request, request.refresh_digest or "")
 
 
+def _basic_credentials(request: AgaveOAuth2Request) -> tuple[str, str] | None:
+    """``parse_basic`` of the request's Authorization header, parsed once per request (the
+    public-client check and the secret check both ask); raises ``MalformedCredentials``."""
+    parsed = request.__dict__.get("_basic_credentials", _UNPARSED)
+    if parsed is _UNPARSED:
+        try:
+            parsed = parse_basic(request.headers.get("Authorization"))
+        except MalformedCredentials as err:
+            parsed = err
+        request.__dict__["_basic_credentials"] = parsed
+    if isinstance(parsed, MalformedCredentials):
+        raise MalformedCredentials(str(parsed))
+    return parsed
+
+
+_UNPARSED = object()
+
+
 class AgaveAuthorizationServer(AuthorizationServer):
     def __init__(
         self, db: Database, settings: Settings, throttle: LoginThrottle, keys: KeyRing
@@ -257,6 +275,13 @@ class AgaveAuthorizationServer(AuthorizationServer):
                 description="Missing client credentials: send HTTP Basic key:secret "
                 "(or client_id and client_secret in the body).",
             )
+        if has_basic and methods and methods[0] == "client_secret_basic":
+            # What Authlib's ClientAuthentication does with its first method, without the
+            # registry walk (token grants, introspection and revocation all come here).
+            client = self._client_secret_basic(None, request)
+            if client is not None and client.check_endpoint_auth_method(methods[0], endpoint):
+                request.auth_method = methods[0]
+                return client
         return super().authenticate_client(request, methods, endpoint)
 
     def _public_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient | None:
@@ -267,7 +292,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
         None for every other request, so confidential clients go on to their methods.
         """
         try:
-            basic = parse_basic(request.headers.get("Authorization"))
+            basic = _basic_credentials(request)
         except MalformedCredentials:
             return None
         if basic is not None:
@@ -282,7 +307,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
 
     def _client_secret_basic(self, _query_client, request: AgaveOAuth2Request):
         try:
-            credentials = parse_basic(request.headers.get("Authorization"))
+            credentials = _basic_credentials(request)
         except MalformedCredentials as err:
             raise InvalidClientError(
                 status_code=401, description=description_text(str(err))
