@@ -515,9 +515,14 @@ class Bench:
             self.record("ours", key, self.load("ours", key, load))
 
     def cli_startup(self) -> None:
-        """``agave clients list --json`` vs agavepy 0.9.5 vs curl, for a user with a few clients."""
+        """``agave clients list --json`` vs agavepy 0.9.5 vs curl, for a user with a few clients.
+
+        After ``settle``: it follows the argon2-bound clients-list runs, whose queued requests
+        keep our workers hashing for seconds after the load generator stops (item 12).
+        """
         o = self.ours
         assert o is not None
+        self.settle()
         username, password = "cliuser", "bench-pw-" + secrets.token_hex(8)
         o.add_user(username, password)
         seed.clients(o, username, password, STARTUP_CLIENTS)

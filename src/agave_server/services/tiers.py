@@ -139,7 +139,11 @@ class TierThrottle:
 
     def is_limited(self, tenant_id: int, client_tier: str, sub_tier: str) -> bool:
         """Whether either tier has a limit (Unlimited calls are not counted at all)."""
-        return any(self.book.limit(tenant_id, t).limit is not None for t in (client_tier, sub_tier))
+        limits = self.book.limits(tenant_id)  # asked on every gateway decision: one look-up
+        unlimited = limits["Unlimited"]
+        return (limits.get(client_tier) or unlimited).limit is not None or (
+            limits.get(sub_tier) or unlimited
+        ).limit is not None
 
     def count(
         self, tenant_id: int, client_id: int, client_tier: str, api_id: int, sub_tier: str
