@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import User, unique_name
 from tests.support.server import AGAVE, ServerProcess
+from tests.support.terminal import interruptible
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Agave:
             env={**self.env, **kw.pop("env", {})},
             encoding="utf-8",
             timeout=60,
+            preexec_fn=interruptible,
             **kw,
         )
 

@@ -10,6 +10,7 @@ import subprocess
 import pexpect
 
 from tests.support.server import AGAVE_SERVER
+from tests.support.terminal import interruptible
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None):
@@ -239,7 +240,11 @@ def test_ctrl_c_at_a_prompt_is_interrupted_130(tmp_path):
     assert run(env, "migrate").returncode == 0
     assert run(env, "tenants", "add", "t", "--name", "T", "--base-url", "http://h/").returncode == 0
     child = pexpect.spawn(
-        AGAVE_SERVER, ["users", "add", "pat", "--tenant", "t"], env=env, encoding="utf-8"
+        AGAVE_SERVER,
+        ["users", "add", "pat", "--tenant", "t"],
+        env=env,
+        encoding="utf-8",
+        preexec_fn=interruptible,
     )
     child.expect("Password: ", timeout=60)
     child.sendintr()
