@@ -54,13 +54,18 @@ def test_failed_client_secrets_are_throttled(make_server):
         assert r.status_code == 429 and "client authentication" in r.json()["error_description"]
 
 
-def test_failures_are_counted_per_address_too(make_server):
-    srv = make_server(
+def _three_per_address(make_server):
+    """A server that blocks an address after 3 failures (an account only after 50)."""
+    return make_server(
         env={
             "AGAVE_SERVER_LOGIN_MAX_FAILURES": "50",
             "AGAVE_SERVER_LOGIN_MAX_FAILURES_PER_ADDRESS": "3",
         }
     )
+
+
+def test_failures_are_counted_per_address_too(make_server):
+    srv = _three_per_address(make_server)
     u = User("someone", "pw-someone")
     srv.add_user(u.username, u.password)
     with srv.client() as http:
@@ -74,12 +79,7 @@ def test_client_authentication_is_throttled_per_address_on_every_endpoint(make_s
     """Guessing secrets of unknown keys uses up the address's budget: then even a right
     secret of a real client from that address is refused, on the token, introspection and
     revocation endpoints alike (the client and both counters come from one read)."""
-    srv = make_server(
-        env={
-            "AGAVE_SERVER_LOGIN_MAX_FAILURES": "50",
-            "AGAVE_SERVER_LOGIN_MAX_FAILURES_PER_ADDRESS": "3",
-        }
-    )
+    srv = _three_per_address(make_server)
     u = User("owner2", "pw-owner2")
     srv.add_user(u.username, u.password)
     with srv.client() as http:

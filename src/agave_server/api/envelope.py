@@ -99,12 +99,12 @@ def json_response(
     raw = json_bytes(body, pretty)
     if status < 200 or status in (204, 304) or (headers and _sets_entity_headers(headers)):
         return Response(raw, status_code=status, headers=headers, media_type=JSON)
-    encoded = (
-        tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
-        if headers
-        else ()
-    )
-    return JsonBytes(raw, status, encoded)
+    return JsonBytes(raw, status, encoded_headers(headers) if headers else ())
+
+
+def encoded_headers(headers: Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    """Headers as ASGI sends them (lower-case latin-1 names), as Starlette encodes them."""
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
 
 
 def _sets_entity_headers(headers: Mapping[str, str]) -> bool:

@@ -28,9 +28,10 @@ class LoginThrottle:
         self._per_address = settings.login_max_failures_per_address
 
     def _limits(self, account_key: str, address: str | None) -> dict[str, int]:
-        limits = {account_key: self._per_account}
-        if address:
-            limits[f"addr:{address}"] = self._per_address
+        account, address_key = self.keys(account_key, address)
+        limits = {account: self._per_account}
+        if address_key is not None:
+            limits[address_key] = self._per_address
         return limits
 
     @property

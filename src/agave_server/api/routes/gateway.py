@@ -22,7 +22,7 @@ from ...oauth.bearer import bearer_from_header
 from ...services import gateway as service
 from ...storage.records import Api, Tenant
 from ..context import AppState, state, tenant_of
-from ..envelope import JsonBytes, json_bytes
+from ..envelope import JsonBytes, encoded_headers, json_bytes
 from ..hot_paths import hot
 from ..schemas import GatewayAllowed, GatewayFault
 
@@ -101,7 +101,7 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
         assert tenant is not None and decision.assertion is not None
         headers = (
             *_NO_STORE_HEADER,
-            *_encoded(decision.headers),
+            *encoded_headers(decision.headers),
             (_assertion_header_name(tenant.code), decision.assertion.encode("latin-1")),
         )
         return JsonBytes(_allow_body(decision.api.context if decision.api else ""), 200, headers)
@@ -110,15 +110,11 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
     body = fault.encode("ascii")
     headers = (
         *_NO_STORE_HEADER,
-        *_encoded(decision.headers),
+        *encoded_headers(decision.headers),
         (b"x-agave-status", str(decision.status).encode()),
         (b"x-agave-fault", body),
     )
     return JsonBytes(body, 401 if decision.status == 401 else 403, headers)
-
-
-def _encoded(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
-    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
 
 
 @router.get(
