@@ -328,6 +328,10 @@ def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **ident
         )
     if changes:
         click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
+        # Each server process keeps tenants for its own cache time, set where it was started.
+        click.echo(
+            "running servers apply it within AGAVE_SERVER_TENANT_CACHE_SECONDS (5 s by default)"
+        )
     _audit(
         ctx,
         tenant.id,

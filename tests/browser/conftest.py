@@ -15,7 +15,10 @@ from tests.support.server import ServerProcess
 
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path_factory.mktemp("web"), workers=1)
+    """The module's server, its tenant cache off: tests that run ``tenants update`` (the access
+    token format, for one) must see the change at once, not up to five seconds later."""
+    env = {"AGAVE_SERVER_TENANT_CACHE_SECONDS": "0"}
+    srv = ServerProcess(tmp_path_factory.mktemp("web"), workers=1, env=env)
     with srv:
         yield srv
 

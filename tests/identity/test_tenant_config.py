@@ -164,3 +164,14 @@ def test_remove_an_upstream(admin, tmp_path):
 def test_nothing_to_change_is_a_usage_error(admin):
     res = admin.admin("tenants", "update", "sd2e", check=False)
     assert res.returncode == 2 and "nothing to change" in res.stderr
+
+
+def test_the_access_token_format_says_when_running_servers_apply_it(admin) -> None:
+    out = admin.admin("tenants", "update", "sd2e", "--access-token-format", "jwt").stdout
+    assert out.splitlines() == [
+        "tenant sd2e updated: access token format jwt",
+        "running servers apply it within AGAVE_SERVER_TENANT_CACHE_SECONDS (5 s by default)",
+    ]
+    res = admin.admin("tenants", "update", "sd2e", "--access-token-format", "paseto", check=False)
+    assert res.returncode == 2 and "'paseto' is not one of 'opaque', 'jwt'" in res.stderr
+    admin.admin("tenants", "update", "sd2e", "--access-token-format", "opaque")
