@@ -38,7 +38,7 @@ http {{
     fastcgi_temp_path fastcgi_temp;
     uwsgi_temp_path uwsgi_temp;
     scgi_temp_path scgi_temp;
-    upstream backend {{ server {backend}; keepalive 16; }}
+    upstream backend {{ server {backend}; keepalive 64; }}
     server {{
         listen 127.0.0.1:{port};
         location / {{

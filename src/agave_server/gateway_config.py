@@ -140,7 +140,7 @@ def nginx_config(
         "",
         "    upstream agave_tenant {",
         *(f"        server {u};" for u in upstreams),
-        "        keepalive 32;",
+        "        keepalive 64;  # idle connections kept per nginx worker",
         "    }",
     ]
     for i, api in enumerate(served):
@@ -149,7 +149,7 @@ def nginx_config(
             "",
             f"    upstream agave_api_{i} {{  # {api.name} {api.version} ({api.context})",
             f"        server {backend.address};",
-            "        keepalive 16;",
+            "        keepalive 64;",
             "    }",
         ]
     out += ["", "    server {"]
@@ -271,7 +271,9 @@ def _api_locations(i: int, api: Api, tenant: Tenant, header: str, decide: str) -
         f"        location = {auth} {{",
         "            internal;",
         f"            proxy_pass {decide};",
-        "            proxy_method GET;",
+        "            # HEAD: auth_request reads only the answer's headers, and nginx keeps an",
+        "            # upstream connection for the next call only when no body is left unread.",
+        "            proxy_method HEAD;",
         "            proxy_pass_request_body off;",
         '            proxy_set_header Content-Length "";',
         *_common_proxy("            "),

@@ -59,6 +59,7 @@ def test_hot_table_is_derived_from_marked_routes(settings: Settings) -> None:
         ("POST", "/token"),
         ("GET", "/profiles/v2/me"),
         ("GET", "/gateway/decide"),
+        ("HEAD", "/gateway/decide"),
         ("POST", "/oauth2/introspect"),
     }
 

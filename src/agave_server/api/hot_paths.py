@@ -11,9 +11,10 @@ Two rules keep the two ways in step:
   documented in ``/openapi.json``, that takes only the request; its path has no parameters);
 - both stacks are built from ONE middleware list, the app's ``user_middleware`` (what
   ``add_middleware`` fills), so a middleware added anywhere runs on the hot paths too, once.
-Everything else (other methods on these paths, HEAD, a ``root_path``, every other route)
-goes through FastAPI as before. Both are built on the first request, as Starlette builds its
-own stack, so middleware added before that is in both.
+Every method a hot route declares is hot (the gateway decision declares HEAD too, which nginx
+uses; the server leaves the body out). Everything else (other methods on these paths, a
+``root_path``, every other route) goes through FastAPI as before. Both are built on the first
+request, as Starlette builds its own stack, so middleware added before that is in both.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def hot_table(routes: list) -> dict[tuple[str, str], Endpoint]:
             continue
         if "{" in route.path:
             raise ValueError(f"hot route {route.path} has path parameters; hot paths are exact")
-        for method in route.methods - {"HEAD"}:
+        for method in route.methods:
             table[(method, route.path)] = endpoint
     return table
 

@@ -117,8 +117,10 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
     return JsonBytes(body, 401 if decision.status == 401 else 403, headers)
 
 
-@router.get(
+@router.api_route(
     "/gateway/decide",
+    # HEAD for nginx: with no body to read after the headers, it keeps the connection.
+    methods=["GET", "HEAD"],
     summary="Forward-auth decision for the gateway (nginx auth_request)",
     description=(
         "Headers: `X-Original-Method` and `X-Original-URI` (exactly one each, set by the "
