@@ -37,17 +37,17 @@ class Load:
     headers: list[str] = field(default_factory=list)  # 'Name: value'
 
     def args(self) -> list[str]:
-        out = ["--url", self.url]
+        """``--name=value`` each: a value starting with ``-`` (a base64url token, one in 64)
+        would otherwise be read by argparse as an option."""
+        out = [f"--url={self.url}"]
         if self.basic:
-            out += ["--basic", self.basic]
+            out.append(f"--basic={self.basic}")
         if self.bearer:
-            out += ["--bearer", self.bearer]
-        for key, value in self.form.items():
-            out += ["--form", f"{key}={value}"]
+            out.append(f"--bearer={self.bearer}")
+        out += [f"--form={key}={value}" for key, value in self.form.items()]
         if self.bodies:
-            out += ["--bodies", str(self.bodies)]
-        for header in self.headers:
-            out += ["--header", header]
+            out.append(f"--bodies={self.bodies}")
+        out += [f"--header={header}" for header in self.headers]
         return out
 
 
