@@ -21,14 +21,12 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests.support.installs import install_failed, npm_ci, require_node
 from tests.support.server import ServerError, free_port, stop_process_group, wait_http
 
 SUPPORT = Path(__file__).resolve().parent / "jupyterhub"
@@ -36,26 +34,6 @@ REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".cache" / "jupyterhub-venv"
 PROXY_HOME = REPO / ".cache" / "jupyterhub-proxy"
 REQUIREMENTS = SUPPORT / "requirements.txt"
-
-# What pip and npm say when the package index cannot be reached.
-_OFFLINE = (
-    "NewConnectionError",
-    "Temporary failure in name resolution",
-    "Network is unreachable",
-    "No matching distribution found",
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "ECONNREFUSED",
-    "ETIMEDOUT",
-    "ENETUNREACH",
-)
-
-
-def _failed(what: str, res: subprocess.CompletedProcess[str]) -> None:
-    said = (res.stdout + res.stderr)[-3000:]
-    if any(sign in said for sign in _OFFLINE):
-        pytest.skip(f"{what} could not reach its package index (no network?): {said[-300:]}")
-    raise AssertionError(f"{what} failed:\n{said}")
 
 
 def pinned() -> dict[str, str]:
@@ -83,36 +61,16 @@ def ensure_venv() -> Path:
         )
         if res.returncode != 0:
             stamp.unlink(missing_ok=True)
-            _failed("pip install of " + " ".join(wanted.decode().split()), res)
+            install_failed("pip install of " + " ".join(wanted.decode().split()), res)
         stamp.write_bytes(wanted)
     return VENV / "bin"
 
 
 def ensure_proxy() -> Path:
     """The ``configurable-http-proxy`` command, installed from the committed lock file."""
-    for binary in ("node", "npm"):
-        if shutil.which(binary) is None:
-            pytest.skip(f"{binary} is not installed (JupyterHub's proxy is a node program)")
-    PROXY_HOME.mkdir(parents=True, exist_ok=True)
-    wanted = (SUPPORT / "package-lock.json").read_bytes()
+    require_node("JupyterHub's proxy is a node program")
     command = PROXY_HOME / "node_modules" / ".bin" / "configurable-http-proxy"
-    with open(PROXY_HOME / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        lock_copy = PROXY_HOME / "package-lock.json"
-        if command.exists() and lock_copy.exists() and lock_copy.read_bytes() == wanted:
-            return command
-        shutil.copy(SUPPORT / "package.json", PROXY_HOME / "package.json")
-        shutil.copy(SUPPORT / "package-lock.json", lock_copy)
-        res = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=PROXY_HOME,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if res.returncode != 0:
-            lock_copy.unlink(missing_ok=True)
-            _failed("npm ci of configurable-http-proxy", res)
+    npm_ci(SUPPORT, PROXY_HOME, command, "configurable-http-proxy")
     return command
 
 

@@ -8,20 +8,17 @@ node process serving one provider per ``ProviderSpec``, each on its own loopback
 ``devInteractions`` (a login form that takes any password for a known account, then a
 consent form): ``sign_in_at_upstream`` fills them in a playwright page.
 
-Tests skip with a reason when node or npm is missing.
+Tests skip with a reason when node or npm is missing or npm cannot reach its index.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import html
 import json
 import os
 import re
 import secrets
-import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -30,8 +27,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
+from tests.support.installs import npm_ci, require_node, stop_pid
 from tests.support.server import free_port
 
 SUPPORT = Path(__file__).resolve().parent / "oidc_provider"
@@ -39,35 +36,11 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("AGAVE_TEST_OIDC_PROVIDER_HOME") or REPO / ".cache" / "oidc-provider")
 
 
-def require_node() -> None:
-    for binary in ("node", "npm"):
-        if shutil.which(binary) is None:
-            pytest.skip(f"{binary} is not installed (Node 20 and npm run the upstream provider)")
-
-
 def ensure_installed() -> Path:
     """The cache folder with oidc-provider installed from the committed lock file."""
-    require_node()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wanted = (SUPPORT / "package-lock.json").read_bytes()
-    with open(CACHE / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test processes install once
-        installed = CACHE / "node_modules" / "oidc-provider" / "package.json"
-        lock_copy = CACHE / "package-lock.json"
-        if installed.exists() and lock_copy.exists() and lock_copy.read_bytes() == wanted:
-            return CACHE
-        shutil.copy(SUPPORT / "package.json", CACHE / "package.json")
-        shutil.copy(SUPPORT / "package-lock.json", lock_copy)
-        res = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=CACHE,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if res.returncode != 0:
-            lock_copy.unlink(missing_ok=True)
-            raise AssertionError(f"npm ci of oidc-provider failed:\n{res.stdout}\n{res.stderr}")
+    require_node("Node 20 and npm run the upstream provider")
+    installed = CACHE / "node_modules" / "oidc-provider" / "package.json"
+    npm_ci(SUPPORT, CACHE, installed, "oidc-provider")
     return CACHE
 
 
@@ -164,16 +137,7 @@ class UpstreamProviders:
             return ""
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_pid(self.proc, grace=10)
         self.proc = None
 
     def __enter__(self) -> UpstreamProviders:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.installs import stop_pid
 from tests.support.server import free_port
 
 SLAPD = "/usr/sbin/slapd"
@@ -191,16 +191,7 @@ class Slapd:
 
     def stop(self) -> None:
         """SIGTERM by pid, wait for the port to close (slapd flushes the database first)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_pid(self.proc, grace=15)
         self.proc = None
 
     def close(self) -> None:
