@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -216,6 +217,11 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
             task = asyncio.create_task(_purge_periodically(db, settings))
         metrics.forget_dead_processes()
         flusher = asyncio.create_task(flush_metrics_periodically())
+        # What start-up built (the app, Authlib's and SQLAlchemy's objects, the templates)
+        # lives as long as the worker: out of the cyclic collector's way, so that its full
+        # passes under load only walk what requests made (bench/NOTES.md item 32).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
