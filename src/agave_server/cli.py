@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import __version__
 from .cli_identity import apply_identity_options, identity_options, show_json, show_text
-from .config import ConfigError, Settings
+from .config import ENV_PREFIX, ConfigError, Settings
 from .errors import AgaveError, NotFound
 
 
@@ -329,8 +329,10 @@ def tenants_update(ctx: Ctx, code: str, access_token_format: str | None, **ident
     if changes:
         click.echo(f"tenant {tenant.code} updated: {', '.join(changes)}")
         # Each server process keeps tenants for its own cache time, set where it was started.
+        default = Settings.tenant_cache_seconds
         click.echo(
-            "running servers apply it within AGAVE_SERVER_TENANT_CACHE_SECONDS (5 s by default)"
+            f"running servers apply it within {ENV_PREFIX}TENANT_CACHE_SECONDS "
+            f"({default} s by default)"
         )
     _audit(
         ctx,
