@@ -38,6 +38,10 @@ ASSERTION_HEADER = "X-JWT-Assertion-sd2e"
 # agavepy 0.9.5 refreshes only when less than 60 s remain: with 45 s its seed session
 # refreshes at once; every other test uses its tokens within seconds.
 ACCESS_LIFETIME = "45"
+# The short-lived server's access tokens. Lifetimes count whole seconds from the second a
+# token was issued in, so a token lives between SHORT_LIFETIME - 1 and SHORT_LIFETIME
+# seconds: 3 leaves two for its first call on a loaded machine.
+SHORT_LIFETIME = 3
 
 
 def docs_backend_code() -> str:
@@ -119,15 +123,22 @@ class Gateway:
         return httpx.Client(base_url=self.url, timeout=30, **kw)
 
     def short_lived_server(self) -> ServerProcess:
-        """A third process on the same database that issues 1-second access tokens."""
+        """A third process on the same database that issues SHORT_LIFETIME-second tokens."""
         if not self.extra:
-            env = {**self.env, "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": "1"}
+            env = {**self.env, "AGAVE_SERVER_ACCESS_TOKEN_LIFETIME": str(SHORT_LIFETIME)}
             short = ServerProcess(
                 self.workdir / "short", db_url=self.admin_server.db_url, tenants=(), env=env
             )
             self.extra.append(short)
             short.start()
         return self.extra[0]
+
+    def short_lived_token(self, app: App) -> ShortLived:
+        """An access token from the short-lived server, and when it has surely expired."""
+        short = self.short_lived_server()
+        asked = time.monotonic()
+        token = token_for(self, app, base_url=short.base_url)["access_token"]
+        return ShortLived(token, asked + SHORT_LIFETIME + 0.2)
 
     def new_user(self, **profile) -> User:
         user = User(unique_name("gw"), "pw-" + secrets.token_urlsafe(12), TENANT)
@@ -226,6 +237,17 @@ class App:
     @property
     def auth(self) -> tuple[str, str]:
         return (self.key, self.secret)
+
+
+@dataclass
+class ShortLived:
+    """A short-lived access token and the monotonic time by which it has expired."""
+
+    token: str
+    expired_by: float
+
+    def wait_until_expired(self) -> None:
+        time.sleep(max(0.0, self.expired_by - time.monotonic()))
 
 
 def new_app(gw: Gateway, user: User | None = None, tier: str = "Unlimited") -> App:
