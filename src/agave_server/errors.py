@@ -12,10 +12,15 @@ class AgaveError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, headers: dict[str, str] | None = None, *, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        # The request field the failure is about, as the message names it: a page shows the
+        # message next to that field's input without reading the message's words.
+        self.field = field
 
 
 class BadRequest(AgaveError):

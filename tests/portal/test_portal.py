@@ -194,6 +194,76 @@ def test_validation_messages_are_next_to_the_field(portal_server, portal_user, p
     assert "callbackUrl" in page.locator("#callbackUrl-error").inner_text()
 
 
+# Each form's failures, each shown next to the input it is about (the services name the field
+# on the error; the page does not read the message): (page, {label: value}, button, the input,
+# words of the message). "{taken}" is a name that already exists.
+FORM_FAILURES = [
+    ("/portal/clients/new", {"Name": "{taken}"}, "Create client", "name", "already exists"),
+    ("/portal/clients/new", {"Description": "a\tb"}, "Create client", "description", "control"),
+    (
+        "/portal/clients/new",
+        {"Callback URL": "no-scheme"},
+        "Create client",
+        "callbackUrl",
+        "absolute",
+    ),
+    ("/portal/admin/users", {"Username": "{taken}"}, "Add user", "username", "already exists"),
+    ("/portal/admin/users", {"Password": "short"}, "Add user", "password", "too short"),
+    (
+        "/portal/admin/users",
+        {"E-mail": "x" * 250 + "@example.org"},
+        "Add user",
+        "email",
+        "too long",
+    ),
+    ("/portal/admin/users", {"First name": "Ann\tLee"}, "Add user", "first_name", "control"),
+    ("/portal/admin/users", {"Last name": "Lee\x7f"}, "Add user", "last_name", "control"),
+    ("/portal/admin/apis", {"Name": "bad name"}, "Add API", "name", "invalid API name"),
+    ("/portal/admin/apis", {"Version": "v 2"}, "Add API", "version", "invalid version"),
+    ("/portal/admin/apis", {"Provider": "a/b"}, "Add API", "provider", "invalid provider"),
+    ("/portal/admin/apis", {"Context": "/a/../b"}, "Add API", "context", "Invalid context"),
+    ("/portal/admin/apis", {"Backend URL": "ftp://x"}, "Add API", "backend", "backend URL"),
+    (
+        "/portal/admin/apis",
+        {"Context": "/token", "Backend URL": "http://127.0.0.1:9"},
+        "Add API",
+        "context",
+        "overlaps",
+    ),
+]
+# What the rest of each form holds: valid values, so that only the case's field fails.
+VALID = {
+    "/portal/clients/new": {"Name": "{new}"},
+    "/portal/admin/users": {"Username": "{new}", "Password": "a-good-long-password"},
+    "/portal/admin/apis": {"Name": "{api}"},
+}
+
+
+def test_every_form_failure_is_next_to_its_field(portal_server, portal_user, page) -> None:
+    admin = portal_user(admin=True)
+    taken = unique_name("taken")
+    sign_in(page, portal_server.base_url, admin, "/portal/clients")
+    _create_in_portal(page, portal_server, taken)
+    portal_server.add_user(taken, "a-good-long-password")
+    for path, values, button, field, words in FORM_FAILURES:
+        _goto(page, portal_server, path)
+        fills = {
+            "{new}": unique_name("new"),
+            "{taken}": taken,
+            "{api}": "Api" + unique_name("")[-6:].replace("-", ""),
+        }
+        for label, value in {**VALID[path], **values}.items():
+            # A label's first words (some go on with a hint in brackets).
+            field_input = page.get_by_label(re.compile(rf"^{re.escape(label)}\b"))
+            field_input.fill(fills.get(value, value))
+        page.get_by_role("button", name=button).click()
+        error = page.locator(f"#{field}-error")
+        error.wait_for()
+        assert words in error.inner_text(), (path, values)
+        assert page.locator(".field-error").count() == 1, (path, values)
+        assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true", (path, values)
+
+
 def test_another_users_client_is_a_404_page(portal_server, portal_user, page, cli) -> None:
     owner, other = portal_user(), portal_user()
     name = unique_name("theirs")

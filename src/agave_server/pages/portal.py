@@ -161,22 +161,20 @@ async def new_client_form(request: Request) -> Response:
     return _page(request, who, "portal/new_client.html", "Create a client", form={}, errors={})
 
 
-# The API's messages start with the field's name (see services.validation); a message shown
-# next to its field on the form.
-_FIELD_OF_MESSAGE = (
-    ("clientName", "name"),
-    ("Client ", "name"),
-    ("description", "description"),
-    ("tier", "tier"),
-    ("callbackUrl", "callbackUrl"),
-)
+# A failure's field as the services name it (``AgaveError.field``) -> the form input it is
+# shown next to, where the two differ; a failure about no field goes next to the first input.
+_INPUT_OF_FIELD = {
+    "clientName": "name",
+    "first name": "first_name",
+    "last name": "last_name",
+    "API name": "name",
+}
 
 
-def _field_of(message: str) -> str:
-    for marker, field in _FIELD_OF_MESSAGE:
-        if marker in message:
-            return field
-    return "name"
+def _errors_of(err: AgaveError, inputs: tuple[str, ...]) -> dict[str, str]:
+    """``{input: message}`` for a form whose inputs are ``inputs`` (the first is the fallback)."""
+    named = _INPUT_OF_FIELD.get(err.field or "", err.field)
+    return {named if named in inputs else inputs[0]: err.message}
 
 
 @router.post("/portal/clients/new")
@@ -201,7 +199,7 @@ async def create_client(request: Request) -> Response:
             "Create a client",
             status=err.status,
             form={"name": params["clientName"], **params},
-            errors={_field_of(err.message): err.message},
+            errors=_errors_of(err, ("name", "description", "tier", "callbackUrl")),
         )
     # The secret exists in clear only in this response: shown once, never stored, never in a
     # URL (no redirect), and the page is no-store like every page.
@@ -416,32 +414,13 @@ async def admin_add_user(request: Request) -> Response:
             status=err.status,
             users=users,
             form={k: v for k, v in form.items() if k != "password"},
-            errors={_user_field_of(err.message): err.message},
+            errors=_errors_of(err, ("username", "password", "email", "first_name", "last_name")),
             reset_link=None,
         )
     await run_in_threadpool(
         _audit, request, who, "user.add", username, admin=form.get("admin") == "1"
     )
     return _back(who, "/portal/admin/users", notice=f"User {username} added.")
-
-
-# What ``accounts.add_user``'s messages start with, and the form field each is about.
-_USER_FIELDS = (
-    ("Field 'email'", "email"),
-    ("Field 'first name'", "first_name"),
-    ("Field 'last name'", "last_name"),
-    ("The password", "password"),
-    ("Passwords", "password"),
-    ("Invalid username", "username"),
-    ("User ", "username"),
-)
-
-
-def _user_field_of(message: str) -> str:
-    for start, field in _USER_FIELDS:
-        if message.startswith(start):
-            return field
-    return "password" if "password" in message.lower() else "username"
 
 
 @router.post("/portal/admin/users/{username}/disable")
@@ -533,7 +512,7 @@ async def admin_add_api(request: Request) -> Response:
             apis=apis_now,
             tier_limits=limits,
             form=form,
-            errors={_api_field_of(err.message): err.message},
+            errors=_errors_of(err, ("name", "version", "provider", "context", "backend")),
         )
     await run_in_threadpool(_audit, request, who, "api.add", f"{api.name} {api.version}")
     return _back(who, "/portal/admin/apis", notice=f"API {api.name} {api.version} added.")
@@ -550,14 +529,6 @@ def _add_api(who: Visitor, form: dict[str, str]):
         form.get("default") == "1",
         form.get("backend", "").strip() or None,
     )
-
-
-def _api_field_of(message: str) -> str:
-    lowered = message.lower()
-    for field in ("backend", "context", "version", "provider"):
-        if field in lowered:
-            return field
-    return "name"
 
 
 @router.post("/portal/admin/apis/{api_id}/default")

@@ -36,19 +36,24 @@ def add_user(
             db, tenant.id, username, hash_password(password), is_admin, email, first_name, last_name
         )
     except store.DuplicateUser:
-        raise Conflict(f"User {username} already exists in tenant {tenant.code}.") from None
+        raise Conflict(
+            f"User {username} already exists in tenant {tenant.code}.", field="username"
+        ) from None
 
 
 def _check_new_password(password: str) -> None:
     if not password:
-        raise BadRequest("The password is empty.")
+        raise BadRequest("The password is empty.", field="password")
     if len(password) < MIN_PASSWORD:
         raise BadRequest(
             f"The password is too short ({len(password)} characters): use at least "
-            f"{MIN_PASSWORD} characters."
+            f"{MIN_PASSWORD} characters.",
+            field="password",
         )
     if len(password) > MAX_PASSWORD:
-        raise BadRequest(f"The password is longer than {MAX_PASSWORD} characters.")
+        raise BadRequest(
+            f"The password is longer than {MAX_PASSWORD} characters.", field="password"
+        )
 
 
 def require_user(db: Database, tenant: Tenant, username: str) -> User:

@@ -52,17 +52,21 @@ class Backend:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequest(
-                f"Invalid backend URL {url[:80]!r}: expected http://HOST[:PORT] or https://..."
+                f"Invalid backend URL {url[:80]!r}: expected http://HOST[:PORT] or https://...",
+                field="backend",
             )
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
             raise BadRequest(
                 f"Invalid backend URL {url[:80]!r}: give only scheme, host and port; the "
-                "backend receives the caller's path as it is (e.g. /jobs/v2/...)."
+                "backend receives the caller's path as it is (e.g. /jobs/v2/...).",
+                field="backend",
             )
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
-            raise BadRequest(f"Invalid port in backend URL {url[:80]!r}.") from None
+            raise BadRequest(
+                f"Invalid port in backend URL {url[:80]!r}.", field="backend"
+            ) from None
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         return cls(parts.scheme, f"{host}:{port}")
 
@@ -79,7 +83,8 @@ def check_context(context: str) -> str:
     ):
         raise BadRequest(
             f"Invalid context {context[:80]!r}: expected an absolute path such as /jobs/v2 "
-            "(letters, digits, . _ ~ - and /, no trailing slash)."
+            "(letters, digits, . _ ~ - and /, no trailing slash).",
+            field="context",
         )
     return context
 
@@ -95,7 +100,9 @@ def _backend(url: str | None) -> str:
 def _check_names(name: str, version: str, provider: str) -> None:
     for field, value in (("API name", name), ("version", version), ("provider", provider)):
         if not validation.API_NAME_RE.fullmatch(value):
-            raise AgaveError(f"invalid {field} {value!r}: use A-Z a-z 0-9 _ . - (1 to 64)")
+            raise AgaveError(
+                f"invalid {field} {value!r}: use A-Z a-z 0-9 _ . - (1 to 64)", field=field
+            )
 
 
 def _check_context_free(db: Database, tenant: Tenant, context: str, api_id: int | None) -> None:
@@ -104,13 +111,15 @@ def _check_context_free(db: Database, tenant: Tenant, context: str, api_id: int 
     if clash:
         raise AgaveError(
             f"the context {context} overlaps the tenant server's own {clash}, which the "
-            "gateway sends to the tenant server: give this API another --context"
+            "gateway sends to the tenant server: give this API another --context",
+            field="context",
         )
     for other in store.list_apis(db, tenant.id):
         if other.context == context and other.id != api_id and other.backend_url:
             raise AgaveError(
                 f"API {other.name} {other.version} already serves the context {context} "
-                "behind the gateway: choose another --context."
+                "behind the gateway: choose another --context.",
+                field="context",
             )
 
 
@@ -135,7 +144,8 @@ def add(
         )
     except store.DuplicateApi:
         raise AgaveError(
-            f"API {name} {version} by {provider} already exists: use `agave-server apis update`."
+            f"API {name} {version} by {provider} already exists: use `agave-server apis update`.",
+            field="API name",
         ) from None
 
 

@@ -51,7 +51,9 @@ def create(db: Database, tenant: Tenant, owner: User, params: Mapping[str, str])
             callback_url=callback,
         )
     except store.DuplicateClient:
-        raise Conflict(f"Client {name} already exists: choose another clientName.") from None
+        raise Conflict(
+            f"Client {name} already exists: choose another clientName.", field="clientName"
+        ) from None
     return NewClient(client, secret)
 
 
@@ -96,7 +98,8 @@ def _changes(name: str, params: Mapping[str, str]) -> dict[str, str]:
         if given not in (None, "", name):
             raise BadRequest(
                 f"Field '{alias}' is {given[:64]!r} but the client is {name!r}: clients cannot "
-                "be renamed; create a new client instead."
+                "be renamed; create a new client instead.",
+                field=alias,
             )
     changes = {
         column: check(params[field])

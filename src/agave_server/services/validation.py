@@ -26,9 +26,9 @@ def _shown(value: str, limit: int = 40) -> str:
 
 def client_name(value: str | None, field: str = "clientName") -> str:
     if value is None or value == "":
-        raise BadRequest(f"Missing required field '{field}'.")
+        raise BadRequest(f"Missing required field '{field}'.", field=field)
     if not CLIENT_NAME_RE.fullmatch(value):
-        raise BadRequest(f"Invalid {field} {_shown(value)}: use {CLIENT_NAME_RULE}")
+        raise BadRequest(f"Invalid {field} {_shown(value)}: use {CLIENT_NAME_RULE}", field=field)
     return value
 
 
@@ -42,7 +42,9 @@ def tier(value: str | None, field: str = "tier", required: bool = False) -> str:
     known = canonical_tier(value or "")
     if known:
         return known
-    raise BadRequest(f"Invalid {field} {_shown(value)}: use one of {', '.join(TIERS)}.")
+    raise BadRequest(
+        f"Invalid {field} {_shown(value)}: use one of {', '.join(TIERS)}.", field=field
+    )
 
 
 def text(value: str | None, field: str, max_length: int) -> str:
@@ -51,17 +53,23 @@ def text(value: str | None, field: str, max_length: int) -> str:
         return ""
     if len(value) > max_length:
         raise BadRequest(
-            f"Field '{field}' is too long: {len(value)} characters, at most {max_length}."
+            f"Field '{field}' is too long: {len(value)} characters, at most {max_length}.",
+            field=field,
         )
     if _CONTROL.search(value):
-        raise BadRequest(f"Field '{field}' contains control characters; they are not allowed.")
+        raise BadRequest(
+            f"Field '{field}' contains control characters; they are not allowed.", field=field
+        )
     return value
 
 
 def callback_url(value: str | None) -> str:
     url = text(value, "callbackUrl", MAX_URL)
     if url and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url):
-        raise BadRequest(f"Invalid callbackUrl {_shown(url)}: expected an absolute URL or ''.")
+        raise BadRequest(
+            f"Invalid callbackUrl {_shown(url)}: expected an absolute URL or ''.",
+            field="callbackUrl",
+        )
     return url
 
 
@@ -80,13 +88,16 @@ def redirect_url(value: str | None, field: str) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise BadRequest(f"Invalid {field} {_shown(url)}: expected {allowed}.") from None
+        raise BadRequest(
+            f"Invalid {field} {_shown(url)}: expected {allowed}.", field=field
+        ) from None
     if parts.scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in url):
-        raise BadRequest(f"Invalid {field} {_shown(url)}: expected {allowed}.")
+        raise BadRequest(f"Invalid {field} {_shown(url)}: expected {allowed}.", field=field)
     if "#" in url:
         raise BadRequest(
             f"Invalid {field} {_shown(url)}: a redirect URL must not have a #fragment "
-            "(RFC 6749 section 3.1.2)."
+            "(RFC 6749 section 3.1.2).",
+            field=field,
         )
     return url
 
@@ -95,7 +106,7 @@ def api_field(value: str | None, field: str) -> str | None:
     if value is None or value == "":
         return None
     if value != "*" and not API_NAME_RE.fullmatch(value):
-        raise BadRequest(f"Invalid {field} {_shown(value)}: use {CLIENT_NAME_RULE}")
+        raise BadRequest(f"Invalid {field} {_shown(value)}: use {CLIENT_NAME_RULE}", field=field)
     return value
 
 
@@ -103,7 +114,8 @@ def username(value: str) -> str:
     if not USERNAME_RE.fullmatch(value or ""):
         raise BadRequest(
             f"Invalid username {_shown(value or '')}: use 1 to 64 characters "
-            "from A-Z a-z 0-9 _ . @ -"
+            "from A-Z a-z 0-9 _ . @ -",
+            field="username",
         )
     return value
 
@@ -112,6 +124,7 @@ def tenant_code(value: str) -> str:
     if not TENANT_CODE_RE.fullmatch(value or ""):
         raise BadRequest(
             f"Invalid tenant code {_shown(value or '')}: use 1 to 64 characters "
-            "from A-Z a-z 0-9 _ . -"
+            "from A-Z a-z 0-9 _ . -",
+            field="tenant",
         )
     return value
