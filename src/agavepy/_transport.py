@@ -34,6 +34,8 @@ from agavepy.errors import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -142,6 +144,27 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """``verify`` as httpx takes it: a bool as it is; a path (as requests and agavepy 0.9.5
+    take it: a PEM bundle file or a directory of certificates) as an SSL context, since httpx
+    0.28 deprecates paths. A bundle that cannot be read is an error naming it."""
+    if isinstance(verify, bool):
+        return verify
+    import os
+    import ssl
+
+    try:
+        if os.path.isdir(verify):
+            return ssl.create_default_context(capath=verify)
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise AgaveError(
+            f"cannot read the CA bundle {verify!r} given as verify: {reason}",
+            hint="give the path of a PEM file (or directory) of trusted certificates, or True",
+        ) from None
+
+
 def _tls_on_demand(verify: bool | str) -> httpx.BaseTransport:
     """A transport that sends each request by its own scheme's connection pool.
 
@@ -159,7 +182,7 @@ def _tls_on_demand(verify: bool | str) -> httpx.BaseTransport:
         def _pool(self, scheme: str) -> httpx.HTTPTransport:
             if scheme == "https":
                 if self._tls is None:
-                    self._tls = httpx.HTTPTransport(verify=verify)
+                    self._tls = httpx.HTTPTransport(verify=tls_verify(verify))
                 return self._tls
             if self._plain is None:
                 # Never used for TLS (see above), so no CA bundle to load.

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agavepy._transport import tls_verify
 from agavepy.errors import AgaveError
 
 WSO2 = "http://wso2.org/claims/"
@@ -138,7 +139,11 @@ class _KeySource:
 
         assert self._url is not None
         try:
-            response = httpx.get(self._url, timeout=10, verify=self._verify)
+            verify = tls_verify(self._verify)
+        except AgaveError as err:
+            raise InvalidAssertion(err.message, hint=err.hint) from None
+        try:
+            response = httpx.get(self._url, timeout=10, verify=verify)
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             document = response.json()

@@ -16,6 +16,7 @@ import contextlib
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -112,7 +113,7 @@ class TlsServer(ServerProcess):
             if self.proc.poll() is not None:
                 raise AssertionError(f"uvicorn exited {self.proc.returncode}:\n{self.log()}")
             with contextlib.suppress(httpx.HTTPError):
-                answer = httpx.get(self.base_url + "/health", timeout=1, verify=str(self.cert))
+                answer = httpx.get(self.base_url + "/health", timeout=1, verify=self.trust())
                 if answer.status_code == 200:
                     return self
             time.sleep(0.1)
@@ -120,7 +121,11 @@ class TlsServer(ServerProcess):
         raise AssertionError(f"the TLS server did not answer /health in {timeout}s:\n{self.log()}")
 
     def client(self, **kw) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30, verify=str(self.cert), **kw)
+        return httpx.Client(base_url=self.base_url, timeout=30, verify=self.trust(), **kw)
+
+    def trust(self) -> ssl.SSLContext:
+        """A context trusting this server's certificate (httpx 0.28 deprecates paths)."""
+        return ssl.create_default_context(cafile=str(self.cert))
 
     @property
     def trust_env(self) -> dict[str, str]:
