@@ -126,7 +126,8 @@ def answer(decision: service.Decision, tenant: Tenant | None) -> Response:
         "API's context, fixed per proxy location) and `X-Agave-Tenant`. 200 with "
         "`X-JWT-Assertion-<tenant>`; otherwise 401 or 403 with the real status (400, 401, "
         "403, 404, 429) in `X-Agave-Status`, the WSO2 fault in `X-Agave-Fault` and the body, "
-        "and `Retry-After` for 429."
+        "and `Retry-After` for 429. `HEAD` answers the same headers without a body: the "
+        "generated nginx config asks that way, so that nginx keeps its connection."
     ),
     responses={
         200: {
