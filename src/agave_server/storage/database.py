@@ -9,6 +9,7 @@ and row locks do the serialising.
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -300,46 +301,60 @@ class Prepared:
 
     For the hot paths only: it skips SQLAlchemy's ``Connection`` and per-execution statement
     caching work, which cost more than the indexed look-up itself (~55 us against ~10 us).
-    Parameters are passed by name.
+    Parameters are passed by name. The driver's arguments are built by a function made at
+    compile time (``operator.itemgetter`` for positional drivers), and the statement runs
+    through the connection's own ``execute``: together a few microseconds less per statement
+    than a generic merge-and-reorder and an explicit cursor (bench/NOTES.md item 34).
     """
 
     def __init__(self, statement: Any) -> None:
         self._statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
 
-    def _compile_for(self, dialect: Any) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    def _compile_for(self, dialect: Any) -> tuple[str, Callable[[dict[str, Any]], Any]]:
         name = dialect.name
-        if name not in self._compiled:
+        found = self._compiled.get(name)
+        if found is None:
             compiled = self._statement.compile(dialect=dialect)
             order = tuple(compiled.positiontup) if compiled.positional else None
             # Literals in the statement became bound parameters with fixed values.
-            self._compiled[name] = (str(compiled), order, dict(compiled.params))
-        return self._compiled[name]
-
-    def _args(self, order: tuple[str, ...] | None, fixed: dict[str, Any], params: dict) -> Any:
-        values = {**fixed, **params}
-        return tuple(values[k] for k in order) if order is not None else values
+            found = (str(compiled), _arguments(order, dict(compiled.params)))
+            self._compiled[name] = found
+        return found
 
     def run(self, db: Database, dbapi_conn: Any, **params: Any) -> Any:
         """Execute on a driver connection from ``Database.driver()``; returns its cursor."""
-        sql, order, fixed = self._compile_for(db.engine.dialect)
-        args = self._args(order, fixed, params)
+        sql, arguments = self._compile_for(db.engine.dialect)
+        args = arguments(params)
         if db.statement_hook is not None:
             db.statement_hook(sql, args)
-        cursor = dbapi_conn.cursor()
-        cursor.execute(sql, args)
-        return cursor
+        return dbapi_conn.execute(sql, args)
 
     def fetch_one(self, db: Database, dbapi_conn: Any, **params: Any) -> tuple | None:
-        cursor = self.run(db, dbapi_conn, **params)
-        try:
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+        return self.run(db, dbapi_conn, **params).fetchone()
 
     def rowcount(self, db: Database, dbapi_conn: Any, **params: Any) -> int:
-        cursor = self.run(db, dbapi_conn, **params)
-        try:
-            return cursor.rowcount
-        finally:
-            cursor.close()
+        return self.run(db, dbapi_conn, **params).rowcount
+
+
+def _arguments(
+    order: tuple[str, ...] | None, fixed: dict[str, Any]
+) -> Callable[[dict[str, Any]], Any]:
+    """The driver's arguments from the caller's parameters by name: a tuple in ``order`` for
+    positional drivers (SQLite), else a mapping (psycopg); ``fixed`` fills what the statement
+    itself bound (literals). Fixed values are filled only where the caller gave none, so every
+    parameter a statement declares with ``bindparam`` stays the caller's to give."""
+    if order is None:
+        return (lambda params: {**fixed, **params}) if fixed else (lambda params: params)
+    if fixed:
+        getter = operator.itemgetter(*order)
+
+        def with_fixed(params: dict[str, Any]) -> Any:
+            values = getter({**fixed, **params})
+            return values if len(order) > 1 else (values,)
+
+        return with_fixed
+    if len(order) == 1:
+        (only,) = order
+        return lambda params: (params[only],)
+    return operator.itemgetter(*order) if order else (lambda params: ())
