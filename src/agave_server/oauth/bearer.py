@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..security import digest
 from ..storage import Database, now
@@ -36,9 +36,9 @@ MAX_OPAQUE = 256
 _VERIFIED_MAX = 8192  # JWTs remembered per process (the oldest half is forgotten when full)
 
 
-@dataclass(frozen=True)
-class PresentedToken:
-    """A token string that could be one of ours: its digest, and its claims if a JWT."""
+class PresentedToken(NamedTuple):
+    """A token string that could be one of ours: its digest, and its claims if a JWT (a
+    named tuple: one is built per request on every hot path)."""
 
     value: str
     digest: str
@@ -129,14 +129,24 @@ class BearerValidator:
 
     # -- for revocation and introspection (either token of a pair) ---------------------
     def find(
-        self, tenant: Tenant, value: str, hint: str | None = None
+        self,
+        tenant: Tenant,
+        value: str,
+        hint: str | None = None,
+        kinds: tuple[str, ...] | None = None,
     ) -> token_store.FoundPair | None:
         """The stored pair a presented access or refresh token belongs to, live or not, with
         which of the two it is (``tokens.ACCESS`` or ``tokens.REFRESH``), its client's key and
-        its user's name."""
+        its user's name. ``kinds``: only these of the pair's two columns (the caller looked
+        in the other already)."""
         presented = self.authenticate_token(tenant, value)
         if presented is None:
             return None
         if presented.is_jwt:
-            hint = token_store.ACCESS  # refresh tokens are always opaque
-        return token_store.find_pair(self.db, tenant.id, presented.digest, hint)
+            hint, kinds = token_store.ACCESS, None  # refresh tokens are always opaque
+        return token_store.find_pair(self.db, tenant.id, presented.digest, hint, kinds)
+
+    def opaque(self, tenant: Tenant, value: str) -> PresentedToken | None:
+        """``authenticate_token`` for opaque tokens only (None for anything else): what can be
+        looked up before the caller is authenticated, since it costs no signature check."""
+        return self.authenticate_token(tenant, value) if _looks_opaque(value) else None

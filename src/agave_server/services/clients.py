@@ -7,7 +7,7 @@ name that does not exist, so names do not leak.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..security import digest, new_consumer_key, new_secret
@@ -136,7 +136,7 @@ def reset_secret(db: Database, owner: User, name: str) -> NewClient:
     secret_digest = digest(secret)
     if store.replace_secret(db, client.id, secret_digest) is None:
         raise NotFound(f"No client named {name} for user {owner.username}.")
-    return NewClient(replace(client, secret_digest=secret_digest), secret)
+    return NewClient(client._replace(secret_digest=secret_digest), secret)
 
 
 def subscriptions(db: Database, owner: User, name: str) -> tuple[Client, list[Subscription]]:

@@ -1,8 +1,14 @@
-"""Plain records the storage layer returns: rows turned into typed, immutable values."""
+"""Plain records the storage layer returns: rows turned into typed, immutable values.
+
+The records every hot path builds per request (a user, a client, a token pair, a bearer
+grant) are named tuples: built from a row in about a third of a frozen dataclass's time
+(bench/NOTES.md item 34). The others are frozen dataclasses.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -25,8 +31,7 @@ class Tenant:
         return self.base_url.rstrip("/")
 
 
-@dataclass(frozen=True)
-class User:
+class User(NamedTuple):
     id: int
     tenant_id: int
     username: str
@@ -56,8 +61,7 @@ class Api:
     backend_url: str = ""  # '' = not behind the gateway
 
 
-@dataclass(frozen=True)
-class Client:
+class Client(NamedTuple):
     id: int
     tenant_id: int
     user_id: int
@@ -78,8 +82,7 @@ class Subscription:
     tier: str
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One access/refresh pair as stored (digests only)."""
 
     id: int
@@ -96,8 +99,7 @@ class Token:
     issued_at: int = 0
 
 
-@dataclass(frozen=True)
-class BearerGrant:
+class BearerGrant(NamedTuple):
     """What the protected resource needs to know about a valid access token."""
 
     user: User

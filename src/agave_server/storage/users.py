@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -64,7 +62,7 @@ USER_FIELDS = tuple(c.name for c in users.c)
 _BY_ID = Prepared(select(users).where(users.c.id == bindparam("id")))
 
 
-if tuple(f.name for f in dataclasses.fields(User)) != USER_FIELDS:
+if User._fields != USER_FIELDS:
     raise ImportError("records.User must list the users table's columns in table order")
 _IS_ADMIN = USER_FIELDS.index("is_admin")
 
