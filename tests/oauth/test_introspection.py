@@ -32,6 +32,21 @@ def test_active_token_fields(a: Tenant, fmt: str) -> None:
     assert refresh["exp"] > body["exp"]
 
 
+@pytest.mark.parametrize("hint", [None, "access_token", "refresh_token"])
+def test_either_token_is_found_whatever_the_hint(a: Tenant, hint: str | None) -> None:
+    """RFC 7662 section 2.1: the hint only says where to look first. (The usual request, an
+    access token without a hint, is read with the client; the others take a second look.)"""
+    client = a.client(a.shared_user())
+    pair = a.token(client)
+    extra = {"token_type_hint": hint} if hint else {}
+    for token, kind in ((pair["access_token"], "bearer"), (pair["refresh_token"], "refresh_token")):
+        body = a.introspect(client, token, **extra).json()
+        assert body["active"] is True and body["token_type"] == kind, (hint, kind, body)
+    other = a.client(a.shared_user())
+    for token in (pair["access_token"], pair["refresh_token"]):
+        assert a.introspect(other, token, **extra).json() == {"active": False}
+
+
 def test_client_secret_post_authenticates_too(a: Tenant) -> None:
     client = a.client(a.shared_user())
     token = a.token(client)["access_token"]

@@ -197,3 +197,17 @@ def test_user_lookup_by_name_uses_index(db: Database):
 
 def test_subscriptions_of_a_client_use_primary_key(db: Database):
     _assert_indexed(db, lambda: client_store.list_subscriptions(db, 123), "subscriptions", None)
+
+
+def test_introspection_reads_client_and_pair_on_indexes(db: Database):
+    """Introspection's one statement: the client by its key, the token by its digest."""
+    from agave_server.storage import introspection as introspection_store
+
+    def read() -> None:
+        found = introspection_store.client_and_access_pair(
+            db, 1, "key1234", ("client:1:key1234", "addr:127.0.0.1"), _digest("a", 4242)
+        )
+        assert found is not None and found.pair is not None
+
+    _assert_indexed(db, read, "tokens", "uq_tokens_access_digest")
+    _assert_indexed(db, read, "clients", "uq_clients_consumer_key")

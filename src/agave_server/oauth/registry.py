@@ -24,11 +24,14 @@ class RegisteredGrant:
 
     ``inline``: the grant does no slow work (no password hash) and may run on the event
     loop on SQLite, its write joining the group commit (``api/routes/token.py``).
+    ``reads``: the statements an inline grant reads before its write; more than one share a
+    read transaction (``Database.snapshot``), which one alone does not need.
     ``extensions``: factories of Authlib grant extensions (e.g. PKCE's ``CodeChallenge``).
     """
 
     grant: type
     inline: bool = False
+    reads: int = 1
     extensions: tuple[Callable[[], object], ...] = ()
 
     @property
@@ -38,8 +41,8 @@ class RegisteredGrant:
 
 GRANTS: tuple[RegisteredGrant, ...] = (
     RegisteredGrant(PasswordGrant),
-    RegisteredGrant(RefreshGrant, inline=True),
-    RegisteredGrant(ClientCredentialsGrant, inline=True),
+    RegisteredGrant(RefreshGrant, inline=True, reads=2),  # the client, then the old pair
+    RegisteredGrant(ClientCredentialsGrant, inline=True),  # the client with its owner
     RegisteredGrant(AdminPasswordGrant),
     RegisteredGrant(AuthorizationCodeGrant, extensions=(S256CodeChallenge, AgaveOpenIDCode)),
     RegisteredGrant(DeviceCodeGrant),
@@ -53,6 +56,11 @@ def grant_types() -> tuple[str, ...]:
 
 def inline_grant_types() -> frozenset[str]:
     return frozenset(g.grant_type for g in GRANTS if g.inline)
+
+
+def snapshot_grant_types() -> frozenset[str]:
+    """The inline grants whose reads share one read transaction (``RegisteredGrant.reads``)."""
+    return frozenset(g.grant_type for g in GRANTS if g.inline and g.reads > 1)
 
 
 def response_types() -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from ..security import digest, new_family_id, new_secret
 from ..services.throttle import LoginThrottle, client_key
 from ..storage import Database, builtin_clients
 from ..storage import clients as client_store
+from ..storage import introspection as introspection_store
 from ..storage import tokens as token_store
 from ..storage.records import Tenant
 from . import jwt_tokens, registry
@@ -358,13 +359,29 @@ class AgaveAuthorizationServer(AuthorizationServer):
             throttle.check(account, request.address, what)
             return self.query_client(key)
         keys = throttle.keys(account, request.address)
-        found = client_store.get_client_for_auth(self.db, request.tenant.id, key, keys)
+        found = self._client_for_auth(request, key, keys)
         if found is None:  # an unknown key: the counters still decide between 429 and 401
             throttle.check(account, request.address, what)
             return None
         client, owner, counters = found
         throttle.check_rows(account, request.address, counters, what)
         return OAuthClient(client, owner)
+
+    def _client_for_auth(
+        self, request: AgaveOAuth2Request, key: str, keys: tuple[str, str | None]
+    ) -> client_store.ClientForAuth | None:
+        """``clients.get_client_for_auth``; with the pair of the token being introspected in
+        the same statement when the endpoint asked for it (``access_digest_wanted``)."""
+        wanted = request.access_digest_wanted
+        if wanted is None:
+            return client_store.get_client_for_auth(self.db, request.tenant.id, key, keys)
+        both = introspection_store.client_and_access_pair(
+            self.db, request.tenant.id, key, keys, wanted
+        )
+        if both is None:
+            return None
+        request.prefetched = (both.pair,)
+        return both.client
 
     # -- entry points for the API layer ---------------------------------------------------
     def token_response(self, request: AgaveOAuth2Request) -> Answer:

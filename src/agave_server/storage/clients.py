@@ -7,8 +7,6 @@ one client apply in some serial order and never half-way.
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -104,7 +102,7 @@ def get_client(db: Database, user_id: int, name: str) -> Client | None:
 
 
 _CLIENT_FIELDS = tuple(c.name for c in clients.c)
-if tuple(f.name for f in dataclasses.fields(Client)) != _CLIENT_FIELDS:
+if Client._fields != _CLIENT_FIELDS:
     raise ImportError("records.Client must list the clients table's columns in table order")
 _WITH_OWNER = Prepared(
     select(clients, users)
@@ -130,7 +128,9 @@ def get_client_with_owner(
 
 _FAILURES_1 = login_failures.alias("failures_1")
 _FAILURES_2 = login_failures.alias("failures_2")
-_FOR_AUTH = Prepared(
+# The client, its owner and the failed-login counters of the two keys that guard its
+# authentication; ``storage.introspection`` extends it with the token being introspected.
+FOR_AUTH = (
     select(
         clients,
         users,
@@ -150,11 +150,22 @@ _FOR_AUTH = Prepared(
         clients.c.consumer_key == bindparam("key"), clients.c.tenant_id == bindparam("tenant_id")
     )
 )
+_FOR_AUTH = Prepared(FOR_AUTH)
+FOR_AUTH_WIDTH = len(_CLIENT_FIELDS) + len(USER_FIELDS) + 6
+
+ClientForAuth = tuple[Client, User, list[tuple[str, int, int]]]
+
+
+def client_for_auth_from(row: tuple) -> ClientForAuth:
+    """``get_client_for_auth``'s answer from the first ``FOR_AUTH_WIDTH`` values of a row."""
+    n, m = len(_CLIENT_FIELDS), len(_CLIENT_FIELDS) + len(USER_FIELDS)
+    counters = [row[i : i + 3] for i in (m, m + 3) if row[i] is not None]
+    return Client(*row[:n]), user_from_values(row[n:m]), counters
 
 
 def get_client_for_auth(
     db: Database, tenant_id: int, consumer_key: str, failure_keys: tuple[str, str | None]
-) -> tuple[Client, User, list[tuple[str, int, int]]] | None:
+) -> ClientForAuth | None:
     """``get_client_with_owner`` and the failed-login counter rows (``storage.throttle``) of
     the two keys that guard its authentication, in one statement: every client-authenticated
     request (token grants, introspection, revocation) needs all three. None for an unknown
@@ -164,11 +175,7 @@ def get_client_for_auth(
         row = _FOR_AUTH.fetch_one(
             db, conn, key=consumer_key, tenant_id=tenant_id, first=first, second=second
         )
-    if row is None:
-        return None
-    n, m = len(_CLIENT_FIELDS), len(_CLIENT_FIELDS) + len(USER_FIELDS)
-    counters = [row[i : i + 3] for i in (m, m + 3) if row[i] is not None]
-    return Client(*row[:n]), user_from_values(row[n:m]), counters
+    return client_for_auth_from(row) if row is not None else None
 
 
 def find_in_tenant(db: Database, tenant_id: int, name: str) -> list[tuple[Client, User]]:

@@ -8,8 +8,8 @@ pair: across any number of processes a refresh token is exchanged at most once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     and_,
@@ -49,7 +49,7 @@ def _token(row) -> Token:
 
 
 _TOKEN_FIELDS = tuple(c.name for c in _TOKEN_COLUMNS)
-if tuple(f.name for f in fields(Token)) != _TOKEN_FIELDS:  # rows are positional
+if Token._fields != _TOKEN_FIELDS:  # rows are positional
     raise ImportError("records.Token must list _TOKEN_COLUMNS in the same order")
 
 # The token grants' statements, prepared once: they run on every /token request.
@@ -185,8 +185,7 @@ ACCESS = "access_token"
 REFRESH = "refresh_token"
 
 
-@dataclass(frozen=True)
-class FoundPair:
+class FoundPair(NamedTuple):
     """A stored pair found by one of its tokens, with the consumer key of its client and the
     username of its user (what introspection answers)."""
 
@@ -212,20 +211,32 @@ def _pair_by(digest_column) -> Prepared:
 
 _PAIR_BY = {ACCESS: _pair_by(tokens.c.access_digest), REFRESH: _pair_by(tokens.c.refresh_digest)}
 _N_TOKEN = len(_TOKEN_FIELDS)
+PAIR_COLUMNS = (*_TOKEN_COLUMNS,)  # what ``pair_from`` reads, then consumer key and username
+
+
+def pair_from(values: tuple, kind: str) -> FoundPair:
+    """A ``FoundPair`` from the pair's columns (``PAIR_COLUMNS``), its client's consumer key
+    and its user's name, in that order."""
+    return FoundPair(Token(*values[:_N_TOKEN]), kind, values[_N_TOKEN], values[_N_TOKEN + 1])
 
 
 def find_pair(
-    db: Database, tenant_id: int, token_digest: str, hint: str | None
+    db: Database,
+    tenant_id: int,
+    token_digest: str,
+    hint: str | None,
+    kinds: tuple[str, ...] | None = None,
 ) -> FoundPair | None:
     """The pair one of whose tokens has this digest, live or not (RFC 7009's and RFC 7662's
-    ``token_type_hint`` only says which column to try first)."""
-    kinds = (REFRESH, ACCESS) if hint == REFRESH else (ACCESS, REFRESH)
+    ``token_type_hint`` only says which column to try first). ``kinds``: the columns to try,
+    when the caller has tried the others already."""
+    if kinds is None:
+        kinds = (REFRESH, ACCESS) if hint == REFRESH else (ACCESS, REFRESH)
     with db.driver() as conn:
         for kind in kinds:
             row = _PAIR_BY[kind].fetch_one(db, conn, digest=token_digest, tenant_id=tenant_id)
             if row is not None:
-                token = Token(*row[:_N_TOKEN])
-                return FoundPair(token, kind, row[_N_TOKEN], row[_N_TOKEN + 1])
+                return pair_from(row, kind)
     return None
 
 
