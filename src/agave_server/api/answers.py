@@ -7,8 +7,10 @@ OAuth clients expect from these endpoints.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import Request
@@ -28,9 +30,10 @@ PageRenderer = Callable[[Request, str, Mapping[str, Any], int, dict[str, str]], 
 
 async def oauth_input(request: Request, *, read_body: bool = True) -> HttpInput | Response:
     """The neutral input of an OAuth endpoint, or an RFC 6749 error answer if it is unusable."""
+    headers = LowerHeaders.from_asgi(request.scope["headers"])  # one pass over them
     try:
-        form = await read_params(request) if read_body else {}
-        tenant = tenant_of(request)
+        form = await read_params(request, headers.get("content-type", "")) if read_body else {}
+        tenant = tenant_of(request, headers.get("host", ""))
     except AgaveError as err:
         return oauth_error(err.status, "invalid_request", err.message, err.headers)
     query = dict(request.query_params) if request.scope["query_string"] else {}
@@ -38,11 +41,18 @@ async def oauth_input(request: Request, *, read_body: bool = True) -> HttpInput 
         method=request.method,
         path=request.scope["path"],
         tenant=tenant,
-        headers=LowerHeaders.from_asgi(request.scope["headers"]),
+        headers=headers,
         query=query,
         form=form,
         address=address_of(request),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _extra_headers(pairs: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    """An answer's headers but its Content-Type (the body's encoding sets it), read-only.
+    Cached: Authlib's endpoints answer with a handful of fixed header sets."""
+    return MappingProxyType({k: v for k, v in pairs if k.lower() != "content-type"})
 
 
 def _pretty(request: Request) -> bool:
@@ -73,8 +83,9 @@ def plain_page(
 def render(request: Request, answer: Answer) -> Response:
     """The HTTP response for an answer of ``oauth/``."""
     if isinstance(answer, JsonAnswer):
-        extra = {k: v for k, v in answer.headers if k.lower() != "content-type"}
-        return json_response(answer.body, answer.status, extra, _pretty(request))
+        return json_response(
+            answer.body, answer.status, _extra_headers(answer.headers), _pretty(request)
+        )
     headers = dict(answer.headers)
     if isinstance(answer, RedirectAnswer):
         headers["Location"] = answer.location

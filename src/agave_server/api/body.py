@@ -19,8 +19,8 @@ FORM = "application/x-www-form-urlencoded"
 ACCEPTED = f"{FORM} or application/json"
 
 
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _no_nul(key: str, value: str) -> None:
@@ -79,12 +79,20 @@ def parse_json(raw: bytes) -> dict[str, str]:
     return out
 
 
-async def read_params(request: Request) -> dict[str, str]:
-    """The body's fields (form or JSON); an empty body gives no fields."""
+async def read_params(request: Request, content_type: str | None = None) -> dict[str, str]:
+    """The body's fields (form or JSON); an empty body gives no fields. ``content_type``: the
+    header's value when the caller has read the headers already (the OAuth routes have)."""
     raw = await request.body()
+    if content_type is None:
+        content_type = request.headers.get("content-type", "")
+    return parse_params(raw, content_type)
+
+
+def parse_params(raw: bytes, content_type: str) -> dict[str, str]:
+    """A body's fields by its ``Content-Type`` (form or JSON); an empty body gives none."""
     if not raw.strip():
         return {}
-    media = _media_type(request)
+    media = _media_type(content_type)
     if media in ("", FORM):
         return parse_form(raw)
     if media == "application/json" or media.endswith("+json"):

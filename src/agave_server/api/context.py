@@ -40,10 +40,14 @@ def state(request: Request) -> AppState:
     return request.app.state.agave
 
 
-def tenant_of(request: Request) -> Tenant:
-    """The tenant whose base URL's host:port is the request's Host; else the oldest tenant."""
+def tenant_of(request: Request, host: str | None = None) -> Tenant:
+    """The tenant whose base URL's host:port is the request's Host; else the oldest tenant.
+    ``host``: the header's value when the caller has read the headers already (the hot
+    paths read them in one pass; Starlette's ``Headers`` decodes all of them per look-up)."""
+    if host is None:
+        host = request.headers.get("host", "")
     # The scope's scheme, not ``request.url``: building the URL costs more than the look-up.
-    key = request_host_key(request.headers.get("host", ""), request.scope.get("scheme", "http"))
+    key = request_host_key(host, request.scope.get("scheme", "http"))
     tenant = state(request).tenants.for_host(key)
     if tenant is None:
         raise NotFound("No tenant is configured on this server: run `agave-server tenants add`.")

@@ -17,16 +17,17 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from .. import faults
 from ..storage import Database
 from ..storage import apis as api_store
-from ..storage.gateway import ClientAccess
-from ..storage.records import Api, Tenant, User
+from ..storage.gateway import ClientAccess, Identity
+from ..storage.records import Api, Tenant
 from .tiers import TierThrottle, describe
 
 WSO2 = "http://wso2.org/claims/"
@@ -46,29 +47,31 @@ def assertion_header(tenant_code: str) -> str:
     return "X-JWT-Assertion-" + tenant_code.replace(".", "-").replace("_", "-")
 
 
-@dataclass(frozen=True)
-class Caller:
+# The decision's values are named tuples: several are built per call, each in about a third of
+# a frozen dataclass's time (bench/NOTES.md item 34).
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+class Caller(NamedTuple):
     """Who a valid bearer token speaks for, and through which client: the bearer validator's
     answer for the API being called (``BearerValidator.gateway_access``)."""
 
-    user: User
+    user: Identity
     token_key: str  # the token's digest: the assertion cache key
     access: ClientAccess  # its client, the owner and the subscription to the API called
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """The decision: ``status`` 200 with ``assertion``, or a refusal with its fault body."""
 
     status: int
     fault: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NO_HEADERS
     assertion: str | None = None
     api: Api | None = None
 
 
-@dataclass(frozen=True)
-class Admission:
+class Admission(NamedTuple):
     """A call whose token and subscription passed; ``limited`` when a tier must count it."""
 
     tenant: Tenant

@@ -56,6 +56,8 @@ class LoginThrottle:
         self, account_key: str, address: str | None, rows: list[tuple[str, int, int]], what: str
     ) -> bool:
         """``check`` from the counter rows of ``keys`` read already (database counters only)."""
+        if not rows:  # no failures on record: nothing to wait for (the usual request)
+            return False
         limits = self._limits(account_key, address)
         state = self._counters.state_of(rows, limits, self._window)  # type: ignore[attr-defined]
         return self._verdict(account_key, what, *state)

@@ -35,7 +35,8 @@ _METHOD = b"x-original-method"
 _URI = b"x-original-uri"
 _API = b"x-agave-api"
 _TENANT = b"x-agave-tenant"
-_READ = frozenset((_AUTHORIZATION, _METHOD, _URI, _API, _TENANT))
+_HOST = b"host"
+_READ = frozenset((_AUTHORIZATION, _METHOD, _URI, _API, _TENANT, _HOST))
 
 
 def _read_headers(request: Request) -> dict[bytes, list[str]]:
@@ -64,10 +65,12 @@ def _caller(app: AppState, values: list[str], tenant: Tenant, api: Api) -> servi
     return service.Caller(found.user, presented.digest, found.client)
 
 
-def _tenant(request: Request, app: AppState, pinned: list[str]) -> Tenant:
+def _tenant(request: Request, app: AppState, headers: dict[bytes, list[str]]) -> Tenant:
     """The tenant the proxy config pins (``X-Agave-Tenant``), else the one ``Host`` names."""
+    pinned = headers.get(_TENANT, [])
     if not pinned:
-        return tenant_of(request)
+        hosts = headers.get(_HOST)
+        return tenant_of(request, hosts[0] if hosts else "")
     tenant = app.tenants.by_code_cached(pinned[0]) if len(pinned) == 1 else None
     if tenant is None:
         raise service.Refused(
@@ -150,7 +153,7 @@ async def decide(request: Request) -> Response:
     headers = _read_headers(request)
     tenant = None
     try:
-        tenant = _tenant(request, app, headers.get(_TENANT, []))
+        tenant = _tenant(request, app, headers)
         fixed = headers.get(_API, [])
         if len(fixed) > 1:
             raise service.Refused(
