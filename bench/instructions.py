@@ -132,13 +132,16 @@ def main() -> None:
         asyncio.run(_calls(sys.argv[2], int(sys.argv[3])))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("routes", nargs="*", choices=[[], *ROUTES], default=list(ROUTES))
+    parser.add_argument("routes", nargs="*", metavar="ROUTE", help=f"of {', '.join(ROUTES)}")
     parser.add_argument("--src", type=Path, default=Path("src").resolve())
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     routes = args.routes or list(ROUTES)
+    unknown = sorted(set(routes) - set(ROUTES))
+    if unknown:
+        parser.error(f"unknown route(s) {', '.join(unknown)}: choose from {', '.join(ROUTES)}")
     counts = {route: _per_call(args.src.resolve(), route, args.calls) for route in routes}
     base = counts.get("health")
     for route, count in counts.items():
