@@ -35,6 +35,8 @@ from bench.ops_inprocess import _caller, _prepare
 BACKEND = ("--backend", "http://127.0.0.1:9")  # never called: the decision only names it
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
 JWT_HOST = b"localhost:8000"  # the second tenant, which issues RFC 9068 JWT access tokens
+# The routes ``_setup`` prepares a request for (bench/instructions.py counts the same ones).
+ROUTES = ("health", "me", "me_jwt", "introspect", "decide", "client_credentials")
 
 
 def _basic(user: str, password: str) -> bytes:
@@ -148,7 +150,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument(
         "--profile",
-        choices=["health", "me", "me_jwt", "introspect", "decide", "client_credentials"],
+        choices=ROUTES,
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hot-inprocess-") as tmp:

@@ -34,7 +34,7 @@ from pathlib import Path
 from bench import hot_inprocess
 from bench.ops_inprocess import _caller, _prepare
 
-ROUTES = ("health", "me", "me_jwt", "introspect", "decide", "client_credentials")
+ROUTES = hot_inprocess.ROUTES
 TTL_MODULES = (
     "agave_server.storage.tenants",
     "agave_server.oauth.keys",

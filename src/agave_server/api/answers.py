@@ -7,10 +7,8 @@ OAuth clients expect from these endpoints.
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 from starlette.requests import Request
@@ -48,13 +46,6 @@ async def oauth_input(request: Request, *, read_body: bool = True) -> HttpInput 
     )
 
 
-@functools.lru_cache(maxsize=256)
-def _extra_headers(pairs: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
-    """An answer's headers but its Content-Type (the body's encoding sets it), read-only.
-    Cached: Authlib's endpoints answer with a handful of fixed header sets."""
-    return MappingProxyType({k: v for k, v in pairs if k.lower() != "content-type"})
-
-
 def _pretty(request: Request) -> bool:
     return (
         b"pretty" in request.scope["query_string"]  # skip parsing the query when it cannot be
@@ -83,9 +74,8 @@ def plain_page(
 def render(request: Request, answer: Answer) -> Response:
     """The HTTP response for an answer of ``oauth/``."""
     if isinstance(answer, JsonAnswer):
-        return json_response(
-            answer.body, answer.status, _extra_headers(answer.headers), _pretty(request)
-        )
+        extra = {k: v for k, v in answer.headers if k.lower() != "content-type"}
+        return json_response(answer.body, answer.status, extra, _pretty(request))
     headers = dict(answer.headers)
     if isinstance(answer, RedirectAnswer):
         headers["Location"] = answer.location

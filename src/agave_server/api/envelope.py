@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from starlette.responses import Response
@@ -100,26 +99,7 @@ def json_response(
     raw = json_bytes(body, pretty)
     if status < 200 or status in (204, 304) or (headers and _sets_entity_headers(headers)):
         return Response(raw, status_code=status, headers=headers, media_type=JSON)
-    if not headers:
-        return JsonBytes(raw, status)
-    if isinstance(headers, MappingProxyType):  # fixed header sets (``answers.render``)
-        return JsonBytes(raw, status, _encoded_fixed(headers))
-    return JsonBytes(raw, status, encoded_headers(headers))
-
-
-_ENCODED: dict[int, tuple[MappingProxyType, tuple[tuple[bytes, bytes], ...]]] = {}
-
-
-def _encoded_fixed(headers: MappingProxyType) -> tuple[tuple[bytes, bytes], ...]:
-    """``encoded_headers`` of a read-only header set, encoded once per set (kept with it, so
-    its id cannot be reused while cached)."""
-    found = _ENCODED.get(id(headers))
-    if found is None or found[0] is not headers:
-        if len(_ENCODED) >= 1024:
-            _ENCODED.clear()
-        found = (headers, encoded_headers(headers))
-        _ENCODED[id(headers)] = found
-    return found[1]
+    return JsonBytes(raw, status, encoded_headers(headers) if headers else ())
 
 
 def encoded_headers(headers: Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:

@@ -211,7 +211,7 @@ def _pair_by(digest_column) -> Prepared:
 
 _PAIR_BY = {ACCESS: _pair_by(tokens.c.access_digest), REFRESH: _pair_by(tokens.c.refresh_digest)}
 _N_TOKEN = len(_TOKEN_FIELDS)
-PAIR_COLUMNS = (*_TOKEN_COLUMNS,)  # what ``pair_from`` reads, then consumer key and username
+PAIR_COLUMNS = _TOKEN_COLUMNS  # what ``pair_from`` reads, then consumer key and username
 
 
 def pair_from(values: tuple, kind: str) -> FoundPair:
