@@ -285,6 +285,10 @@ class Bench:
                 continue
             if o is not None:
                 self.attempt(f"ours/{key}", lambda k=key, f=form: self._ours_token(k, f))
+                if key == "me" and self.s.wants("me_jwt"):
+                    # Right after the opaque ``me``: the JWT ÷ opaque ratio compares two
+                    # neighbouring minutes, not the run's start with its end.
+                    self.attempt("ours/me_jwt", self._ours_me_jwt)
             if p is not None:
                 self.attempt(f"peer/{key}", lambda k=key, f=form: self._peer_token(k, f))
             if key in OIDC_SCENARIOS:
@@ -293,7 +297,8 @@ class Bench:
             if o is not None:
                 self.attempt("ours/introspection", self._ours_introspection)
             self.oidc_scenario("introspection")
-        if o is not None and self.s.wants("me_jwt"):
+        me_ran = self.s.wants("me") and "me" not in skip
+        if o is not None and self.s.wants("me_jwt") and not me_ran:
             self.attempt("ours/me_jwt", self._ours_me_jwt)
 
     def _ours_introspection(self) -> None:

@@ -118,3 +118,20 @@ def test_pages_without_a_renderer_are_escaped_html() -> None:
     page = plain_page(None, "error.html", {"title": "<b>x</b>", "message": "a & b"}, 400, {})
     assert page.status_code == 400 and page.media_type == "text/html"
     assert b"&lt;b&gt;x&lt;/b&gt;" in page.body and b"a &amp; b" in page.body
+
+
+def test_oauth_request_sets_every_attribute_authlibs_request_sets() -> None:
+    """``AgaveOAuth2Request`` sets Authlib's attributes itself (without its per-request https
+    check); an Authlib release that adds one must not leave our requests without it."""
+    from authlib.oauth2.rfc6749 import OAuth2Request
+
+    from agave_server.oauth.requests import AgaveOAuth2Request, HttpInput
+    from agave_server.storage.records import Tenant
+
+    authlib_own = vars(OAuth2Request("POST", "https://example.org/token", headers={"A": "b"}))
+    tenant = Tenant(1, "u", "t1", "T1", "http://testserver/", "testserver", "", "", "", 0)
+    source = HttpInput("POST", "/token", tenant, headers={"A": "b"}, form={"grant_type": "x"})
+    ours = vars(AgaveOAuth2Request(source, db=None, throttle=None))  # type: ignore[arg-type]
+    assert set(authlib_own) <= set(ours)
+    assert ours["method"] == "POST" and ours["uri"] == "/token"
+    assert ours["headers"]["a"] == "b" and ours["payload"].grant_type == "x"

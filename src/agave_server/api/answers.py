@@ -7,6 +7,7 @@ OAuth clients expect from these endpoints.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from ..oauth import Answer, HttpInput, JsonAnswer, PageAnswer, RedirectAnswer
 from ..oauth.requests import LowerHeaders
 from .body import read_params
 from .context import address_of, tenant_of
-from .envelope import json_response, oauth_error
+from .envelope import JsonBytes, encoded_headers, json_bytes, json_response, oauth_error
 
 # Renders a PageAnswer: (request, template, context, status, headers) -> Response. The pages
 # package installs the Jinja2 renderer (``AppState.render_page``); until then a plain page.
@@ -71,11 +72,27 @@ def plain_page(
     return HTMLResponse(body, status_code=status, headers=headers)
 
 
+@functools.lru_cache(maxsize=256)
+def _json_extra_headers(headers: tuple[tuple[str, str], ...]) -> tuple | None:
+    """A JSON answer's headers but its Content-Type, encoded as ``JsonBytes`` sends them;
+    None when they set Content-Length (the generic ``json_response`` then). Remembered: the
+    endpoints answer a few fixed sets (Authlib's ``default_json_headers``) on every request."""
+    extra = {k: v for k, v in headers if k.lower() != "content-type"}
+    if any(k.lower() == "content-length" for k in extra):
+        return None
+    return encoded_headers(extra)
+
+
 def render(request: Request, answer: Answer) -> Response:
     """The HTTP response for an answer of ``oauth/``."""
     if isinstance(answer, JsonAnswer):
-        extra = {k: v for k, v in answer.headers if k.lower() != "content-type"}
-        return json_response(answer.body, answer.status, extra, _pretty(request))
+        status, pretty = answer.status, _pretty(request)
+        plain = status >= 200 and status not in (204, 304)  # a body is allowed
+        encoded = _json_extra_headers(answer.headers) if plain else None
+        if encoded is None:
+            extra = {k: v for k, v in answer.headers if k.lower() != "content-type"}
+            return json_response(answer.body, status, extra, pretty)
+        return JsonBytes(json_bytes(answer.body, pretty), status, encoded)
     headers = dict(answer.headers)
     if isinstance(answer, RedirectAnswer):
         headers["Location"] = answer.location

@@ -58,7 +58,8 @@ def address_of(request: Request) -> str | None:
     """The caller's address: the socket peer, or, when the peer is one of the trusted proxies
     (``AGAVE_SERVER_TRUSTED_PROXIES``), the ``X-Forwarded-For`` it set; uvicorn's proxy-headers
     middleware has already made that choice for ``request.client``."""
-    return request.client.host if request.client else None
+    client = request.scope.get("client")  # ``request.client`` builds an Address each time
+    return client[0] if client else None
 
 
 def account_user(request: Request, tenant: Tenant) -> User:

@@ -43,9 +43,7 @@ class Introspection(IntrospectionEndpoint):
         The pair is used only once the client is authenticated."""
         value = request.form.get("token")
         if value and request.form.get("token_type_hint") != token_store.REFRESH:
-            presented = self.server.bearer.opaque(request.tenant, value)
-            if presented is not None:
-                request.access_digest_wanted = presented.digest
+            request.access_digest_wanted = self.server.bearer.opaque_digest(value)
         return super().create_endpoint_response(request)
 
     def authenticate_token(self, request, client: OAuthClient) -> OAuthToken | None:

@@ -83,7 +83,16 @@ class AgaveOAuth2Request(OAuth2Request):
         throttle: Any,
         keep_scope: bool = False,
     ) -> None:
-        super().__init__(source.method, source.path, headers=_headers(source.headers))
+        # What ``OAuth2Request.__init__`` sets, without its per-request https check of the
+        # path: that reads ``AUTHLIB_INSECURE_TRANSPORT`` from the environment on every
+        # request, and server.py turns it off (TLS ends at the proxy). A test checks that
+        # this sets every attribute Authlib's own sets.
+        self.method = source.method
+        self.uri = source.path
+        self.headers = _headers(source.headers)
+        self._body = None
+        self.client = self.auth_method = self.user = None
+        self.authorization_code = self.refresh_token = self.credential = self._scope = None
         self.source = source
         self._form = dict(source.form)
         self._args = dict(source.query)

@@ -90,6 +90,18 @@ def _basic_credentials(request: AgaveOAuth2Request) -> tuple[str, str] | None:
 _UNPARSED = object()
 
 
+def _usable_basic(request: AgaveOAuth2Request) -> tuple[str, str] | None:
+    """A confidential client's HTTP Basic key and secret; None for no Basic, a malformed one
+    (its own path says what is wrong) or the public client's ``agave-cli:``."""
+    try:
+        basic = _basic_credentials(request)
+    except MalformedCredentials:
+        return None
+    if basic is None or basic == (builtin_clients.CLI_CLIENT_ID, ""):
+        return None
+    return basic
+
+
 class AgaveAuthorizationServer(AuthorizationServer):
     def __init__(
         self, db: Database, settings: Settings, throttle: LoginThrottle, keys: KeyRing
@@ -257,6 +269,19 @@ class AgaveAuthorizationServer(AuthorizationServer):
     # -- client authentication (RFC 6749 section 2.3.1) ------------------------------------
     def authenticate_client(self, request, methods, endpoint="token"):
         """One method per request: HTTP Basic, or client_id and client_secret in the body."""
+        basic = _usable_basic(request)
+        if (
+            basic is not None
+            and methods
+            and methods[0] == "client_secret_basic"
+            and "client_secret" not in request.form
+        ):
+            # The usual request (a confidential client's HTTP Basic): what the checks below
+            # come to for it, in one step (token grants, introspection and revocation).
+            client = self._verify_client(request, *basic)
+            if client.check_endpoint_auth_method(methods[0], endpoint):
+                request.auth_method = methods[0]
+                return client
         if self._public_client(None, request) is not None:
             if "none" not in methods:
                 raise UnauthorizedClientError(

@@ -122,6 +122,7 @@ class Database:
         self.statement_hook: Callable[[str, Any], None] | None = None
         self._loop_thread: int | None = None
         self._loop_fairy: Any = None
+        self._loop_reader = _LoopRead(self)
         self._in_snapshot = False
 
     @property
@@ -206,19 +207,18 @@ class Database:
         """Called on the event loop's thread: its reads keep one connection (no pool trips)."""
         self._loop_thread = threading.get_ident()
 
-    @contextmanager
-    def _loop_read(self) -> Iterator[Any]:
-        if self._loop_fairy is None:
+    def _loop_read(self) -> _LoopRead:
+        return self._loop_reader
+
+    def _loop_connection(self) -> Any:
+        """The event loop thread's driver connection, opened on first use."""
+        fairy = self._loop_fairy
+        if fairy is None:
             fairy = self.engine.raw_connection()
             if not self.is_sqlite:
                 fairy.driver_connection.autocommit = True
             self._loop_fairy = fairy
-        dbapi_conn = self._loop_fairy.driver_connection
-        try:
-            yield dbapi_conn
-        except self._dbapi_error as err:
-            self._drop_loop_connection(err)
-            raise self.translated(err) from err
+        return fairy.driver_connection
 
     def _drop_loop_connection(self, err: BaseException | None = None) -> None:
         fairy, self._loop_fairy = self._loop_fairy, None
@@ -296,6 +296,31 @@ def now() -> int:
     return int(time.time())
 
 
+class _LoopRead:
+    """``Database.driver()`` on the event loop's thread: its one connection for the block;
+    a driver error drops it (the next read opens another) and comes out as SQLAlchemy's.
+
+    A class rather than a ``@contextmanager`` generator: every hot request enters one, and a
+    generator's context manager costs about a microsecond more. It keeps no state per use,
+    so one instance serves nested blocks (``snapshot`` around the reads).
+    """
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __enter__(self) -> Any:
+        return self._db._loop_connection()
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, _tb) -> bool:
+        db = self._db
+        if kind is not None and issubclass(kind, db._dbapi_error):
+            db._drop_loop_connection(err)
+            raise db.translated(err) from err  # type: ignore[arg-type]
+        return False
+
+
 class Prepared:
     """A statement compiled once per dialect and run on a driver connection (``driver()``).
 
@@ -324,17 +349,22 @@ class Prepared:
 
     def run(self, db: Database, dbapi_conn: Any, **params: Any) -> Any:
         """Execute on a driver connection from ``Database.driver()``; returns its cursor."""
+        return self._execute(db, dbapi_conn, params)
+
+    def fetch_one(self, db: Database, dbapi_conn: Any, **params: Any) -> tuple | None:
+        return self._execute(db, dbapi_conn, params).fetchone()
+
+    def rowcount(self, db: Database, dbapi_conn: Any, **params: Any) -> int:
+        return self._execute(db, dbapi_conn, params).rowcount
+
+    def _execute(self, db: Database, dbapi_conn: Any, params: dict[str, Any]) -> Any:
+        # The parameters as one dict, not ``**params`` again: the hot paths run a statement
+        # or two per request, and each repacking is a dict built for nothing.
         sql, arguments = self._compile_for(db.engine.dialect)
         args = arguments(params)
         if db.statement_hook is not None:
             db.statement_hook(sql, args)
         return dbapi_conn.execute(sql, args)
-
-    def fetch_one(self, db: Database, dbapi_conn: Any, **params: Any) -> tuple | None:
-        return self.run(db, dbapi_conn, **params).fetchone()
-
-    def rowcount(self, db: Database, dbapi_conn: Any, **params: Any) -> int:
-        return self.run(db, dbapi_conn, **params).rowcount
 
 
 def _arguments(

@@ -14,6 +14,7 @@ from .database import Database, now
 from .records import Tenant
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_DEFAULT_PORT_SUFFIXES = {scheme: f":{port}" for scheme, port in _DEFAULT_PORTS.items()}
 
 
 def host_key(base_url: str) -> str:
@@ -31,9 +32,9 @@ def host_key(base_url: str) -> str:
 def request_host_key(host_header: str, scheme: str) -> str:
     """Normalise a request's ``Host`` header the same way as ``host_key``."""
     value = host_header.strip().lower()
-    default = _DEFAULT_PORTS.get(scheme)
-    if default and value.endswith(f":{default}"):
-        value = value[: -len(f":{default}")]
+    suffix = _DEFAULT_PORT_SUFFIXES.get(scheme)  # every hot request asks: no f-strings
+    if suffix and value.endswith(suffix):
+        value = value[: -len(suffix)]
     return value
 
 
