@@ -312,10 +312,17 @@ def revoke_client_family(db: Database, client_id: int, family_id: str) -> int:
 
 
 def _bearer_statement():
+    # The API by (tenant, name) first, then the one subscription row by its key: one probe
+    # each (uq_apis_identity, the subscriptions' primary key), however many APIs the client
+    # is subscribed to (a new client has a dozen), instead of a walk over all of them.
     api_subscribed = exists(
         select(1)
         .select_from(subscriptions.join(apis, apis.c.id == subscriptions.c.api_id))
-        .where(subscriptions.c.client_id == tokens.c.client_id, apis.c.name == bindparam("api"))
+        .where(
+            subscriptions.c.client_id == tokens.c.client_id,
+            apis.c.tenant_id == tokens.c.tenant_id,
+            apis.c.name == bindparam("api"),
+        )
     ).label("subscribed")
     return (
         select(
