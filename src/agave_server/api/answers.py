@@ -72,12 +72,17 @@ def plain_page(
     return HTMLResponse(body, status_code=status, headers=headers)
 
 
+def _without_content_type(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """An answer's headers but its Content-Type (the JSON response sets its own)."""
+    return {k: v for k, v in headers if k.lower() != "content-type"}
+
+
 @functools.lru_cache(maxsize=256)
 def _json_extra_headers(headers: tuple[tuple[str, str], ...]) -> tuple | None:
     """A JSON answer's headers but its Content-Type, encoded as ``JsonBytes`` sends them;
     None when they set Content-Length (the generic ``json_response`` then). Remembered: the
     endpoints answer a few fixed sets (Authlib's ``default_json_headers``) on every request."""
-    extra = {k: v for k, v in headers if k.lower() != "content-type"}
+    extra = _without_content_type(headers)
     if any(k.lower() == "content-length" for k in extra):
         return None
     return encoded_headers(extra)
@@ -90,7 +95,7 @@ def render(request: Request, answer: Answer) -> Response:
         plain = status >= 200 and status not in (204, 304)  # a body is allowed
         encoded = _json_extra_headers(answer.headers) if plain else None
         if encoded is None:
-            extra = {k: v for k, v in answer.headers if k.lower() != "content-type"}
+            extra = _without_content_type(answer.headers)
             return json_response(answer.body, status, extra, pretty)
         return JsonBytes(json_bytes(answer.body, pretty), status, encoded)
     headers = dict(answer.headers)

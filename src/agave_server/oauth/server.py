@@ -276,8 +276,10 @@ class AgaveAuthorizationServer(AuthorizationServer):
             and methods[0] == "client_secret_basic"
             and "client_secret" not in request.form
         ):
-            # The usual request (a confidential client's HTTP Basic): what the checks below
-            # come to for it, in one step (token grants, introspection and revocation).
+            # The usual request (a confidential client's HTTP Basic; token grants,
+            # introspection and revocation): what the checks below and Authlib's
+            # ClientAuthentication walk come to for it, in one step. Everything else
+            # (no or malformed Basic, the public client, a secret in the body too) takes them.
             client = self._verify_client(request, *basic)
             if client.check_endpoint_auth_method(methods[0], endpoint):
                 request.auth_method = methods[0]
@@ -301,13 +303,6 @@ class AgaveAuthorizationServer(AuthorizationServer):
                 description="Missing client credentials: send HTTP Basic key:secret "
                 "(or client_id and client_secret in the body).",
             )
-        if has_basic and methods and methods[0] == "client_secret_basic":
-            # What Authlib's ClientAuthentication does with its first method, without the
-            # registry walk (token grants, introspection and revocation all come here).
-            client = self._client_secret_basic(None, request)
-            if client is not None and client.check_endpoint_auth_method(methods[0], endpoint):
-                request.auth_method = methods[0]
-                return client
         return super().authenticate_client(request, methods, endpoint)
 
     def _public_client(self, _query_client, request: AgaveOAuth2Request) -> OAuthClient | None:

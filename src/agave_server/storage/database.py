@@ -177,7 +177,7 @@ class Database:
         if write:
             return self._driver_write()
         if self._loop_thread == threading.get_ident():
-            return self._loop_read()
+            return self._loop_reader
         return self._pooled_read()
 
     @contextmanager
@@ -192,7 +192,7 @@ class Database:
         if not self.is_sqlite or self._loop_thread != threading.get_ident() or self._in_snapshot:
             yield
             return
-        with self._loop_read() as conn:
+        with self._loop_reader as conn:
             conn.execute("BEGIN")
             self._in_snapshot = True
             try:
@@ -206,9 +206,6 @@ class Database:
     def own_loop_thread(self) -> None:
         """Called on the event loop's thread: its reads keep one connection (no pool trips)."""
         self._loop_thread = threading.get_ident()
-
-    def _loop_read(self) -> _LoopRead:
-        return self._loop_reader
 
     def _loop_connection(self) -> Any:
         """The event loop thread's driver connection, opened on first use."""
