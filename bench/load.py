@@ -91,6 +91,44 @@ class Result:
         )
 
 
+def combine(label: str, rounds: list[Result]) -> Result:
+    """Several rounds of one load as one result: requests, time, errors and CPU summed.
+
+    Latencies cannot be summed: p50 is the rounds' median p50, p99 and max their worst, so
+    the p99 ÷ p50 check stays on the safe side.
+    """
+    if not rounds:
+        raise ValueError("combine() needs at least one round")
+    requests = sum(r.requests for r in rounds)
+    elapsed = sum(r.elapsed_s for r in rounds)
+    errors: dict[str, int] = {}
+    for r in rounds:
+        for kind, n in r.errors.items():
+            errors[kind] = errors.get(kind, 0) + n
+    p50s = sorted(r.p50 for r in rounds if r.p50 is not None)
+    worst = [r.p99 for r in rounds if r.p99 is not None]
+    maxes = [r.max for r in rounds if r.max is not None]
+    cpu = [(r.server_cpu_ms, r.requests) for r in rounds if r.server_cpu_ms is not None]
+    return Result(
+        label=label,
+        rps=requests / elapsed if elapsed else 0.0,
+        requests=requests,
+        errors=errors,
+        p50=p50s[len(p50s) // 2] if p50s else None,
+        p99=max(worst) if worst else None,
+        max=max(maxes) if maxes else None,
+        elapsed_s=elapsed,
+        client_cpu_s=sum(r.client_cpu_s for r in rounds),
+        first_error=next((r.first_error for r in rounds if r.first_error), None),
+        load_average=rounds[0].load_average,
+        server_cpu_ms=(
+            sum(ms * n for ms, n in cpu) / sum(n for _, n in cpu)
+            if cpu and sum(n for _, n in cpu)
+            else None
+        ),
+    )
+
+
 class LoadGenerator:
     """Runs ``loadgen.py`` with this interpreter (it is stdlib only)."""
 

@@ -20,6 +20,7 @@ SCENARIOS = {
     "me": "bearer validation, `GET /profiles/v2/me`",
     "introspection": "introspection, `POST /oauth2/introspect` (RFC 7662, Basic)",
     "me_jwt": "bearer validation with a JWT access token (RFC 9068), `/profiles/v2/me`",
+    "me_opaque_paired": "bearer validation, opaque, in turns with the JWT rounds above",
     "client_create": "client create, `POST /clients/v2` (Basic)",
     "decide_warm": "gateway decision, `GET /gateway/decide` (warm token, assertion cached)",
     "gateway_warm": "through nginx + auth_request to a trivial backend (warm token)",
@@ -77,6 +78,7 @@ def _scenario_rows(results: dict) -> list[str]:
             "password",
             "me",
             "me_jwt",
+            "me_opaque_paired",
             "introspection",
             "decide_warm",
             "gateway_warm",
@@ -347,7 +349,15 @@ def _postgres_section(results: dict) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = (pg.get("health") or {}).get("rps")
-    for key in ("health", "client_credentials", "refresh_token", "me", "introspection", "me_jwt"):
+    for key in (
+        "health",
+        "client_credentials",
+        "refresh_token",
+        "me",
+        "introspection",
+        "me_jwt",
+        "me_opaque_paired",
+    ):
         run = pg.get(key)
         if not run:
             continue

@@ -60,6 +60,7 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
         "me",
         "introspection",
         "me_jwt",
+        "me_opaque_paired",
         "client_create",
         "list_100",
         "list_1000",
@@ -73,6 +74,10 @@ def test_every_scenario_ran_without_errors(smoke) -> None:
         assert run["requests"] > 0, key
         assert run["errors"] == {}, (key, run["first_error"])
     assert results["runs"]["peer"] == {}  # smoke mode never starts the peer
+    # JWT and opaque bearer rounds took turns: as many of each, each with its own req/s
+    jwt, opaque = ours["me_jwt"]["rounds_rps"], ours["me_opaque_paired"]["rounds_rps"]
+    assert len(jwt) == len(opaque) > 1
+    assert all(rps > 0 for rps in jwt + opaque)
 
 
 def test_report_holds_the_required_sections(smoke) -> None:
