@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from agave_server.storage import Database, migrate
 from tests.scale.cluster import Cluster
 from tests.support.server import PostgresDatabase
 
@@ -37,3 +39,20 @@ def fresh_db_url(tmp_path: Path) -> Iterator[str]:
         yield db.url
     finally:
         db.drop()
+
+
+@contextmanager
+def seeded_postgres(seed: list[str]) -> Iterator[Database]:
+    """A throw-away PostgreSQL database, migrated and filled by ``seed`` in one transaction
+    (``AGAVE_TEST_DATABASE_URL``'s server), dropped after."""
+    pg = PostgresDatabase(os.environ["AGAVE_TEST_DATABASE_URL"])
+    database = Database(pg.url)
+    try:
+        migrate(database)
+        with database.engine.begin() as conn:
+            for sql in seed:
+                conn.exec_driver_sql(sql)
+        yield database
+    finally:
+        database.dispose()
+        pg.drop()

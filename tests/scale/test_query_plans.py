@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from agave_server.storage import Database, migrate
+from agave_server.storage import Database
 from agave_server.storage import clients as client_store
 from agave_server.storage import tokens as token_store
 from agave_server.storage import users as user_store
-from tests.support.server import PostgresDatabase
+from tests.scale.conftest import seeded_postgres
 
 pytestmark = [
     pytest.mark.postgres,
@@ -55,19 +55,10 @@ POPULATE = [
 
 @pytest.fixture(scope="module")
 def db() -> Iterator[Database]:
-    pg = PostgresDatabase(os.environ["AGAVE_TEST_DATABASE_URL"])
-    database = Database(pg.url)
-    try:
-        migrate(database)
-        with database.engine.begin() as conn:
-            for sql in POPULATE:
-                conn.exec_driver_sql(sql)
+    with seeded_postgres(POPULATE) as database:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
         yield database
-    finally:
-        database.dispose()
-        pg.drop()
 
 
 def _recorded(db: Database, action: Callable[[], Any]) -> list[tuple[str, Any]]:
@@ -75,7 +66,7 @@ def _recorded(db: Database, action: Callable[[], Any]) -> list[tuple[str, Any]]:
     seen: list[tuple[str, Any]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
             seen.append((statement, parameters))
 
     def record_driver(statement, parameters) -> None:  # the hot paths' prepared statements
@@ -161,7 +152,7 @@ def test_refresh_token_lookup_and_claim_use_refresh_digest_index(db: Database):
             family_id="f78",
             parent_digest=_digest("r", 78),
         )
-        token_store.run_write(db, token_store.store_pair(successor))
+        token_store.save_pair(db, successor)
 
     _assert_indexed(db, rotate, "tokens", "uq_tokens_refresh_digest")
 

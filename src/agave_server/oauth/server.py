@@ -249,12 +249,11 @@ class AgaveAuthorizationServer(AuthorizationServer):
             parent_id=parent.id if parent is not None else None,
             parent_digest=request.refresh_digest if parent is not None else None,
         )
-        write = token_store.store_pair(pair)
         if request.defer_write:
-            request.pending_write = write
+            request.pending_write = token_store.store_pair(pair)
             return
         try:
-            stored: bool | None = token_store.run_write(self.db, write)
+            stored: bool | None = token_store.save_pair(self.db, pair)
         except IntegrityError:
             stored = None
         error = _write_refused(request, stored)

@@ -238,15 +238,36 @@ class Database:
         finally:
             fairy.close()
 
+    def one_statement_write(self) -> AbstractContextManager[Any]:
+        """A driver connection for a write that is one statement, atomic by itself.
+
+        On PostgreSQL it runs in autocommit mode: one round trip, where a transaction takes
+        three (psycopg sends BEGIN, the statement, then COMMIT; bench/NOTES.md item 36). On
+        SQLite it is ``driver(write=True)``: the write lock and BEGIN IMMEDIATE still apply.
+        """
+        return self._driver_write() if self.is_sqlite else self._autocommit()
+
     @contextmanager
     def _pooled_read(self) -> Iterator[Any]:
-        with self._borrowed() as dbapi_conn:
-            if self.is_sqlite:
+        if self.is_sqlite:
+            with self._borrowed() as dbapi_conn:
                 yield dbapi_conn
-                return
-            dbapi_conn.autocommit = True
+            return
+        with self._autocommit() as dbapi_conn:
             yield dbapi_conn
-            dbapi_conn.autocommit = False
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Any]:
+        """PostgreSQL: a pooled connection in autocommit mode for the block, given back to the
+        pool in transaction mode even when the block raised (a write borrowing it next must
+        get a transaction, not a commit per statement)."""
+        with self._borrowed() as dbapi_conn:
+            dbapi_conn.autocommit = True
+            try:
+                yield dbapi_conn
+            finally:
+                with suppress(Exception):  # a broken connection is discarded anyway
+                    dbapi_conn.autocommit = False
 
     @contextmanager
     def _driver_write(self) -> Iterator[Any]:

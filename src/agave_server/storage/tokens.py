@@ -2,7 +2,8 @@
 
 Rotation is one conditional UPDATE (``rotated_at IS NULL AND revoked_at IS NULL AND not
 expired``) whose row count decides the winner, in the same transaction as the insert of the new
-pair: across any number of processes a refresh token is exchanged at most once.
+pair (on PostgreSQL, in the same statement): across any number of processes a refresh token is
+exchanged at most once.
 """
 
 from __future__ import annotations
@@ -53,27 +54,21 @@ if Token._fields != _TOKEN_FIELDS:  # rows are positional
     raise ImportError("records.Token must list _TOKEN_COLUMNS in the same order")
 
 # The token grants' statements, prepared once: they run on every /token request.
-_INSERT = Prepared(
-    insert(tokens).values(
-        {
-            c: bindparam(c)
-            for c in (
-                "tenant_id",
-                "client_id",
-                "user_id",
-                "grant_type",
-                "scope",
-                "access_digest",
-                "refresh_digest",
-                "issued_at",
-                "access_expires_at",
-                "refresh_expires_at",
-                "family_id",
-                "parent_id",
-            )
-        }
-    )
+_PAIR_COLUMNS = (
+    "tenant_id",
+    "client_id",
+    "user_id",
+    "grant_type",
+    "scope",
+    "access_digest",
+    "refresh_digest",
+    "issued_at",
+    "access_expires_at",
+    "refresh_expires_at",
+    "family_id",
+    "parent_id",
 )
+_INSERT = Prepared(insert(tokens).values({c: bindparam(c) for c in _PAIR_COLUMNS}))
 
 
 def live_pair(digest_column, expiry_column) -> tuple:
@@ -91,6 +86,25 @@ _CLAIM = Prepared(
     update(tokens)
     .where(*live_pair(tokens.c.refresh_digest, tokens.c.refresh_expires_at))
     .values(rotated_at=bindparam("now"))
+)
+# PostgreSQL: the claim and the insert of the new pair as one statement (its UPDATE's row
+# lock and READ COMMITTED's re-check decide the winner, exactly as ``_CLAIM`` does), so that
+# a rotation is one round trip in autocommit mode instead of BEGIN, SAVEPOINT, UPDATE,
+# INSERT, RELEASE and COMMIT (bench/NOTES.md item 36). SQLite has no UPDATE in a WITH.
+_CLAIMED = (
+    update(tokens)
+    .where(*live_pair(tokens.c.refresh_digest, tokens.c.refresh_expires_at))
+    .values(rotated_at=bindparam("now"))
+    .returning(tokens.c.id)
+    .cte("claimed")
+)
+_ROTATE = Prepared(
+    insert(tokens).from_select(
+        list(_PAIR_COLUMNS),
+        select(*(bindparam(c, type_=tokens.c[c].type) for c in _PAIR_COLUMNS)).select_from(
+            _CLAIMED
+        ),
+    )
 )
 _BY_REFRESH = Prepared(
     select(*_TOKEN_COLUMNS).where(
@@ -117,29 +131,32 @@ class NewPair:
     parent_digest: str | None = None  # the refresh token this pair replaces
 
 
+def _pair_values(pair: NewPair, issued: int) -> dict[str, Any]:
+    """The new row's columns (``_PAIR_COLUMNS``), by name."""
+    return {
+        "tenant_id": pair.tenant_id,
+        "client_id": pair.client_id,
+        "user_id": pair.user_id,
+        "grant_type": pair.grant_type,
+        "scope": pair.scope,
+        "access_digest": pair.access_digest,
+        "refresh_digest": pair.refresh_digest,
+        "issued_at": issued,
+        "access_expires_at": issued + pair.access_lifetime,
+        "refresh_expires_at": issued + pair.refresh_lifetime if pair.refresh_digest else None,
+        "family_id": pair.family_id,
+        "parent_id": pair.parent_id,
+    }
+
+
 def _insert(db: Database, conn, pair: NewPair, issued: int) -> None:
-    _INSERT.rowcount(
-        db,
-        conn,
-        tenant_id=pair.tenant_id,
-        client_id=pair.client_id,
-        user_id=pair.user_id,
-        grant_type=pair.grant_type,
-        scope=pair.scope,
-        access_digest=pair.access_digest,
-        refresh_digest=pair.refresh_digest,
-        issued_at=issued,
-        access_expires_at=issued + pair.access_lifetime,
-        refresh_expires_at=issued + pair.refresh_lifetime if pair.refresh_digest else None,
-        family_id=pair.family_id,
-        parent_id=pair.parent_id,
-    )
+    _INSERT.rowcount(db, conn, **_pair_values(pair, issued))
 
 
 def store_pair(pair: NewPair) -> Callable[[Database, Any], bool]:
     """The write that stores a new pair, or a refresh's rotation when it has a parent.
 
-    Run it with ``run_write`` (its own transaction) or hand it to ``batch.WriteBatcher``.
+    Hand it to ``batch.WriteBatcher``, or store the pair with ``save_pair`` instead.
     For a rotation it returns False, storing nothing, when the refresh token is no longer live
     (another request exchanged it first, or it was revoked or expired meanwhile): the claim
     is one conditional UPDATE, so across any number of processes exactly one caller wins.
@@ -168,10 +185,24 @@ def store_pair(pair: NewPair) -> Callable[[Database, Any], bool]:
     return write
 
 
-def run_write(db: Database, write: Callable[[Database, Any], bool]) -> bool:
-    """Run one ``store_pair`` write in a transaction of its own (worker threads, PostgreSQL)."""
-    with db.driver(write=True) as conn:
-        return write(db, conn)
+def save_pair(db: Database, pair: NewPair) -> bool:
+    """``store_pair``'s write in a transaction of its own (worker threads; PostgreSQL always).
+
+    On PostgreSQL the write is one statement in autocommit mode (an insert, or ``_ROTATE``'s
+    claim and insert), atomic by itself: one round trip where a transaction takes three to
+    six. Returns what ``store_pair``'s write returns.
+    """
+    if db.is_sqlite:
+        with db.driver(write=True) as conn:
+            return store_pair(pair)(db, conn)
+    t = now()
+    values = _pair_values(pair, t)
+    with db.one_statement_write() as conn:
+        if pair.parent_digest is None:
+            _INSERT.rowcount(db, conn, **values)
+            return True
+        claimed = _ROTATE.rowcount(db, conn, digest=pair.parent_digest, now=t, **values)
+    return claimed == 1
 
 
 def find_by_refresh(db: Database, tenant_id: int, refresh_digest: str) -> Token | None:
