@@ -56,6 +56,7 @@ from .storage import throttle as throttle_store
 from .storage import tokens as token_store
 from .storage.batch import WriteBatcher
 from .storage.database import POSTGRES_THREADS
+from .storage.pair_writes import PairWriter
 from .storage.tenants import TenantDirectory
 
 log = logging.getLogger("agave_server")
@@ -206,7 +207,9 @@ async def _purge_periodically(db: Database, settings: Settings) -> None:
             log.exception("periodic purge failed; will retry")
 
 
-def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
+def _lifespan(
+    db: Database, settings: Settings, writes: WriteBatcher | None, pair_writes: PairWriter | None
+):
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         db.own_loop_thread()
@@ -232,6 +235,8 @@ def _lifespan(db: Database, settings: Settings, writes: WriteBatcher | None):
                         await running
             if writes is not None:
                 writes.close()
+            if pair_writes is not None:
+                pair_writes.close()
             db.dispose()
             metrics.flush()
             metrics.process_stopped()
@@ -308,6 +313,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.db_url)
     throttle = LoginThrottle(db, settings)
     writes = WriteBatcher(db) if db.is_sqlite else None
+    pair_writes = None if db.is_sqlite else PairWriter(db)
     signing_keys = KeyRing(db, settings)
     app = AgaveApp(
         title="Agave tenant server",
@@ -316,7 +322,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url="/docs",
         redoc_url=None,
-        lifespan=_lifespan(db, settings, writes),
+        lifespan=_lifespan(db, settings, writes, pair_writes),
     )
     app.state.agave = AppState(
         settings=settings,
@@ -325,6 +331,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         throttle=throttle,
         oauth=AgaveAuthorizationServer(db, settings, throttle, signing_keys),
         writes=writes,
+        pair_writes=pair_writes,
         keys=signing_keys,
         gateway=_gateway(db, settings, signing_keys),
     )

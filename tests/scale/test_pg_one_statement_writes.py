@@ -7,7 +7,6 @@ a connection lent in autocommit mode goes back to the pool in transaction mode.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 
@@ -17,6 +16,9 @@ import sqlalchemy as sa
 from agave_server.storage import Database
 from agave_server.storage import tokens as token_store
 from tests.scale.conftest import seeded_postgres
+from tests.scale.pairs import ONE_CLIENT
+from tests.scale.pairs import digest as _digest
+from tests.scale.pairs import new_pair as _pair
 
 pytestmark = [
     pytest.mark.postgres,
@@ -25,40 +27,11 @@ pytestmark = [
     ),
 ]
 
-SEED = [
-    "INSERT INTO tenants (uuid, code, name, base_url, host, created_at) "
-    "VALUES ('t-1', 'sd2e', 'SD2E', 'http://x.example.org/', 'x.example.org', 0)",
-    "INSERT INTO users (tenant_id, username, password_hash, created_at) "
-    "VALUES (1, 'alice', 'x', 0)",
-    "INSERT INTO clients (tenant_id, user_id, name, consumer_key, secret_digest, tier, "
-    "created_at) VALUES (1, 1, 'c', 'key', 'x', 'Unlimited', 0)",
-]
-
 
 @pytest.fixture(scope="module")
 def db() -> Iterator[Database]:
-    with seeded_postgres(SEED) as database:
+    with seeded_postgres(ONE_CLIENT) as database:
         yield database
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _pair(name: str, parent: str | None = None, access: str | None = None):
-    return token_store.NewPair(
-        tenant_id=1,
-        client_id=1,
-        user_id=1,
-        grant_type="refresh_token" if parent else "password",
-        scope="PRODUCTION",
-        access_digest=_digest(access or f"a-{name}"),
-        refresh_digest=_digest(f"r-{name}"),
-        access_lifetime=3600,
-        refresh_lifetime=86400,
-        family_id="family-" + (parent or name),
-        parent_digest=_digest(f"r-{parent}") if parent else None,
-    )
 
 
 def _row(db: Database, name: str) -> dict | None:

@@ -202,3 +202,39 @@ def test_introspection_reads_client_and_pair_on_indexes(db: Database):
 
     _assert_indexed(db, read, "tokens", "uq_tokens_access_digest")
     _assert_indexed(db, read, "clients", "uq_clients_consumer_key")
+
+
+def test_batched_bearer_look_ups_probe_the_access_digest_index(db: Database):
+    """The batched query (``storage.lookups``): each key is one probe, never a scan."""
+    import asyncio
+
+    from agave_server.storage.lookups import LookupBatcher
+
+    async def batch() -> None:
+        batcher = LookupBatcher(db)
+        found = await asyncio.gather(
+            *(token_store.bearer_grant_batched(batcher, 1, _digest("a", i)) for i in range(40))
+        )
+        assert sum(grant is not None for grant in found) == 39  # there is no a0
+        assert batcher.queries == 1
+
+    _assert_indexed(db, lambda: asyncio.run(batch()), "tokens", "uq_tokens_access_digest")
+
+
+def test_batched_gateway_look_ups_probe_the_access_digest_index(db: Database):
+    import asyncio
+
+    from agave_server.storage import gateway as gateway_store
+    from agave_server.storage.lookups import LookupBatcher
+
+    async def batch() -> None:
+        batcher = LookupBatcher(db)
+        found = await asyncio.gather(
+            *(
+                gateway_store.token_access_batched(batcher, 1, _digest("a", i), 3)
+                for i in range(1, 30)
+            )
+        )
+        assert all(access is not None and access.client.subscription_tier for access in found)
+
+    _assert_indexed(db, lambda: asyncio.run(batch()), "tokens", "uq_tokens_access_digest")

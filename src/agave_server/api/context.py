@@ -18,6 +18,7 @@ from ..services.gateway import Gateway
 from ..services.throttle import LoginThrottle
 from ..storage import Database, builtin_clients
 from ..storage.batch import WriteBatcher
+from ..storage.pair_writes import PairWriter
 from ..storage.records import Tenant, User
 from ..storage.tenants import TenantDirectory, request_host_key
 
@@ -34,6 +35,8 @@ class AppState:
     # Renders PageAnswers (api/answers.PageRenderer); the pages package installs Jinja2's.
     render_page: Any = None
     gateway: Gateway | None = None  # the forward-auth decision (services.gateway)
+    # The token grants' pairs, each turn of the event loop's in one statement (PostgreSQL only)
+    pair_writes: PairWriter | None = None
 
 
 def state(request: Request) -> AppState:

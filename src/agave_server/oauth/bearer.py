@@ -29,6 +29,7 @@ from ..storage import Database, now
 from ..storage import gateway as gateway_store
 from ..storage import tokens as token_store
 from ..storage.gateway import TokenAccess
+from ..storage.lookups import LookupBatcher
 from ..storage.records import BearerGrant, Tenant
 from .jwt_tokens import ACCESS_TOKEN_TYP, access_token_audience
 from .keys import InvalidJWT, KeyRing
@@ -72,9 +73,12 @@ class BearerValidator:
 
     TOKEN_TYPE = "bearer"
 
-    def __init__(self, db: Database, keys: KeyRing) -> None:
+    def __init__(self, db: Database, keys: KeyRing, lookups: LookupBatcher | None = None) -> None:
         self.db = db
         self.keys = keys
+        # PostgreSQL: the event loop's look-ups, many requests' in one query (the async
+        # methods below); None on SQLite, which reads in place.
+        self.lookups = lookups
         # (tenant id, the JWT as presented) -> (its exp, its digest)
         self._verified: dict[tuple[int, str], tuple[int, str]] = {}
         self._lock = threading.Lock()
@@ -129,6 +133,29 @@ class BearerValidator:
         if not value:
             return None
         return self.validate_token(tenant, self.authenticate_token(tenant, value), api)
+
+    # -- the same, for coroutines on the event loop -------------------------------------
+    async def access_on_loop(
+        self, tenant: Tenant, value: str | None, api: str = "Profiles"
+    ) -> BearerGrant | None:
+        """``access`` from the event loop: on PostgreSQL the look-up joins the loop's next
+        batched query (``storage.lookups``) instead of a round trip of its own."""
+        if self.lookups is None or not value:
+            return self.access(tenant, value, api)
+        token = self.authenticate_token(tenant, value)
+        if token is None:
+            return None
+        return await token_store.bearer_grant_batched(self.lookups, tenant.id, token.digest, api)
+
+    async def gateway_access_on_loop(
+        self, tenant: Tenant, token: PresentedToken | None, api_id: int
+    ) -> TokenAccess | None:
+        """``gateway_access`` from the event loop (batched on PostgreSQL, as above)."""
+        if self.lookups is None or token is None:
+            return self.gateway_access(tenant, token, api_id)
+        return await gateway_store.token_access_batched(
+            self.lookups, tenant.id, token.digest, api_id
+        )
 
     # -- for revocation and introspection (either token of a pair) ---------------------
     def find(

@@ -109,6 +109,7 @@ class AgaveOAuth2Request(OAuth2Request):
         # leaves it here instead of running it.
         self.defer_write = False
         self.pending_write: Callable[[Database, Any], bool] | None = None
+        self.pending_pair: Any = None  # the same write's pair (``storage.pair_writes``)
         # Introspection: the digest of the opaque access token asked about, which client
         # authentication then reads in the client's own statement (``storage.introspection``);
         # ``prefetched`` holds what that found, the pair or None (``None`` itself: not read).

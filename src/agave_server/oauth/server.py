@@ -31,6 +31,7 @@ from ..storage import Database, builtin_clients
 from ..storage import clients as client_store
 from ..storage import introspection as introspection_store
 from ..storage import tokens as token_store
+from ..storage.lookups import BatchedStatement, LookupBatcher
 from ..storage.records import Tenant
 from . import jwt_tokens, registry
 from .answers import Answer, JsonAnswer, from_triple
@@ -111,7 +112,9 @@ class AgaveAuthorizationServer(AuthorizationServer):
         self.settings = settings
         self.throttle = throttle
         self.keys = keys
-        self.bearer = BearerValidator(db, keys)
+        # PostgreSQL: the event loop's look-ups, many requests' in one query (storage/lookups.py)
+        self.lookups = None if db.is_sqlite else LookupBatcher(db)
+        self.bearer = BearerValidator(db, keys, self.lookups)
         self.register_token_generator("default", self._generate_token)
         self.register_client_auth_method("client_secret_basic", self._client_secret_basic)
         self.register_client_auth_method("client_secret_post", self._client_secret_post)
@@ -250,6 +253,7 @@ class AgaveAuthorizationServer(AuthorizationServer):
             parent_digest=request.refresh_digest if parent is not None else None,
         )
         if request.defer_write:
+            request.pending_pair = pair
             request.pending_write = token_store.store_pair(pair)
             return
         try:
@@ -401,6 +405,53 @@ class AgaveAuthorizationServer(AuthorizationServer):
             return None
         request.prefetched = (both.pair,)
         return both.client
+
+    def reads_ahead(self, request: AgaveOAuth2Request) -> list[tuple[BatchedStatement, dict]]:
+        """The look-ups a token grant of this request is about to make, for the event loop to
+        read ahead in its batched queries (PostgreSQL; ``storage.lookups``): the client by
+        the key in HTTP Basic (with its owner, and the failure counters when those are rows
+        of the database) and, for a refresh, the pair of the refresh token. Read with the
+        same keys the grant's own look-ups use; one the grant does not make costs a probe,
+        and one it makes that is not here is read when the grant asks for it."""
+        client = self._client_read(request)
+        if client is None:
+            return []
+        reads = [client]
+        refresh = request.form.get("refresh_token")
+        if request.form.get("grant_type") == "refresh_token" and isinstance(refresh, str):
+            pair = {"digest": digest(refresh), "tenant_id": request.tenant.id}
+            reads.append((token_store.BY_REFRESH_AHEAD, pair))
+        return reads
+
+    def introspection_reads_ahead(
+        self, request: AgaveOAuth2Request
+    ) -> list[tuple[BatchedStatement, dict]]:
+        """``reads_ahead`` for introspection: the client, with the pair of an opaque access
+        token in the same statement (``storage.introspection``), and a JWT's pair."""
+        client = self._client_read(request)
+        if client is None:
+            return []
+        value = request.form.get("token")
+        if not isinstance(value, str) or request.form.get("token_type_hint") == token_store.REFRESH:
+            return [client]
+        opaque = self.bearer.opaque_digest(value)
+        if opaque is not None:
+            _statement, key = client
+            return [(introspection_store.CLIENT_AND_PAIR_AHEAD, {**key, "digest": opaque})]
+        pair = {"digest": digest(value), "tenant_id": request.tenant.id}
+        return [client, (token_store.PAIR_BY_ACCESS_AHEAD, pair)]
+
+    def _client_read(self, request: AgaveOAuth2Request) -> tuple[BatchedStatement, dict] | None:
+        """The client look-up that authenticating HTTP Basic's key makes (None without one)."""
+        basic = _usable_basic(request)
+        if basic is None:
+            return None
+        key, tenant_id = basic[0], request.tenant.id
+        if not self.throttle.in_database:
+            return (client_store.WITH_OWNER_AHEAD, {"key": key, "tenant_id": tenant_id})
+        first, second = self.throttle.keys(client_key(tenant_id, key), request.address)
+        wanted = {"key": key, "tenant_id": tenant_id, "first": first, "second": second}
+        return (client_store.FOR_AUTH_AHEAD, wanted)
 
     # -- entry points for the API layer ---------------------------------------------------
     def token_response(self, request: AgaveOAuth2Request) -> Answer:

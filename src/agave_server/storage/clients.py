@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import apis, clients, login_failures, subscriptions, tokens, users
 from .apis import _api
 from .database import Database, Prepared, now
+from .lookups import BatchedStatement
 from .records import Api, Client, Subscription, User
 from .users import USER_FIELDS, user_from_values
 
@@ -113,6 +114,9 @@ _WITH_OWNER = Prepared(
 )
 
 
+WITH_OWNER_AHEAD = BatchedStatement(_WITH_OWNER, {"key": "text", "tenant_id": "integer"})
+
+
 def get_client_with_owner(
     db: Database, tenant_id: int, consumer_key: str
 ) -> tuple[Client, User] | None:
@@ -151,6 +155,10 @@ FOR_AUTH = (
     )
 )
 _FOR_AUTH = Prepared(FOR_AUTH)
+# The same look-ups, read ahead from the event loop on PostgreSQL (``storage.lookups``).
+FOR_AUTH_AHEAD = BatchedStatement(
+    _FOR_AUTH, {"key": "text", "tenant_id": "integer", "first": "text", "second": "text"}
+)
 FOR_AUTH_WIDTH = len(_CLIENT_FIELDS) + len(USER_FIELDS) + 6
 
 ClientForAuth = tuple[Client, User, list[tuple[str, int, int]]]

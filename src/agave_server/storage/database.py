@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -28,6 +29,10 @@ SQLITE_MMAP_BYTES = 1 << 30
 # What is left of the WAL file after SQLite starts it over (see storage.batch.Checkpointer).
 SQLITE_WAL_KEEP_BYTES = 64 << 20
 _WRITE = "agave_write"
+# Rows read ahead for the request being handled (``storage.lookups.reading_ahead``): keyed by
+# ``Prepared.ahead_key(params)``; None outside such a block.
+READ_AHEAD: ContextVar[dict | None] = ContextVar("agave_read_ahead", default=None)
+_NOT_READ = object()
 
 
 def _create_private(path: str) -> None:
@@ -353,6 +358,8 @@ class Prepared:
     def __init__(self, statement: Any) -> None:
         self._statement = statement
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
+        # Set by ``storage.lookups.BatchedStatement``: the look-up's key, for rows read ahead.
+        self.ahead_key: Callable[[dict[str, Any]], tuple] | None = None
 
     def _compile_for(self, dialect: Any) -> tuple[str, Callable[[dict[str, Any]], Any]]:
         name = dialect.name
@@ -370,6 +377,12 @@ class Prepared:
         return self._execute(db, dbapi_conn, params)
 
     def fetch_one(self, db: Database, dbapi_conn: Any, **params: Any) -> tuple | None:
+        if self.ahead_key is not None:
+            ahead = READ_AHEAD.get()
+            if ahead is not None:
+                row = ahead.get(self.ahead_key(params), _NOT_READ)
+                if row is not _NOT_READ:
+                    return row
         return self._execute(db, dbapi_conn, params).fetchone()
 
     def rowcount(self, db: Database, dbapi_conn: Any, **params: Any) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, select
 
 from ..models import clients, subscriptions, tokens, users
 from .database import Database, Prepared, now
+from .lookups import BatchedStatement, LookupBatcher
 from .tokens import live_pair
 
 
@@ -73,6 +74,9 @@ _ACCESS = Prepared(
     )
     .where(*live_pair(tokens.c.access_digest, tokens.c.access_expires_at))
 )
+_ACCESS_BATCHED = BatchedStatement(
+    _ACCESS, {"digest": "text", "tenant_id": "integer", "api_id": "integer"}, {"now": now}
+)
 _N_USER = 5  # Identity's fields
 
 
@@ -85,6 +89,21 @@ def token_access(
         row = _ACCESS.fetch_one(
             db, conn, digest=access_digest, tenant_id=tenant_id, now=now(), api_id=api_id
         )
+    return _token_access(row)
+
+
+async def token_access_batched(
+    lookups: LookupBatcher, tenant_id: int, access_digest: str, api_id: int
+) -> TokenAccess | None:
+    """``token_access`` for a coroutine on the event loop (PostgreSQL): the same statement,
+    in the loop's next batched query (``storage.lookups``)."""
+    row = await lookups.fetch_one(
+        _ACCESS_BATCHED, digest=access_digest, tenant_id=tenant_id, api_id=api_id
+    )
+    return _token_access(row)
+
+
+def _token_access(row: tuple | None) -> TokenAccess | None:
     if row is None:
         return None
     username, is_admin, email, first_name, last_name = row[:_N_USER]

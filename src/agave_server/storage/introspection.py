@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam
 from ..models import clients, tokens, users
 from . import clients as client_store
 from .database import Database, Prepared
+from .lookups import BatchedStatement
 from .tokens import ACCESS, PAIR_COLUMNS, FoundPair, pair_from
 
 _pair = tokens.alias("pair")
@@ -38,6 +39,10 @@ _CLIENT_AND_PAIR = Prepared(
     )
     .outerjoin(_pair_client, _pair_client.c.id == _pair.c.client_id)
     .outerjoin(_pair_user, _pair_user.c.id == _pair.c.user_id)
+)
+CLIENT_AND_PAIR_AHEAD = BatchedStatement(  # read ahead from the event loop (storage.lookups)
+    _CLIENT_AND_PAIR,
+    {"key": "text", "tenant_id": "integer", "first": "text", "second": "text", "digest": "text"},
 )
 _WIDTH = client_store.FOR_AUTH_WIDTH
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from ..models import apis, clients, subscriptions, tokens, users
 from .database import Database, Prepared, now
+from .lookups import BatchedStatement, LookupBatcher
 from .records import BearerGrant, SessionFamily, Token
 from .users import USER_FIELDS, user_from_values
 
@@ -54,7 +55,7 @@ if Token._fields != _TOKEN_FIELDS:  # rows are positional
     raise ImportError("records.Token must list _TOKEN_COLUMNS in the same order")
 
 # The token grants' statements, prepared once: they run on every /token request.
-_PAIR_COLUMNS = (
+NEW_PAIR_COLUMNS = (
     "tenant_id",
     "client_id",
     "user_id",
@@ -68,7 +69,7 @@ _PAIR_COLUMNS = (
     "family_id",
     "parent_id",
 )
-_INSERT = Prepared(insert(tokens).values({c: bindparam(c) for c in _PAIR_COLUMNS}))
+_INSERT = Prepared(insert(tokens).values({c: bindparam(c) for c in NEW_PAIR_COLUMNS}))
 
 
 def live_pair(digest_column, expiry_column) -> tuple:
@@ -100,8 +101,8 @@ _CLAIMED = (
 )
 _ROTATE = Prepared(
     insert(tokens).from_select(
-        list(_PAIR_COLUMNS),
-        select(*(bindparam(c, type_=tokens.c[c].type) for c in _PAIR_COLUMNS)).select_from(
+        list(NEW_PAIR_COLUMNS),
+        select(*(bindparam(c, type_=tokens.c[c].type) for c in NEW_PAIR_COLUMNS)).select_from(
             _CLAIMED
         ),
     )
@@ -111,6 +112,7 @@ _BY_REFRESH = Prepared(
         tokens.c.refresh_digest == bindparam("digest"), tokens.c.tenant_id == bindparam("tenant_id")
     )
 )
+BY_REFRESH_AHEAD = BatchedStatement(_BY_REFRESH, {"digest": "text", "tenant_id": "integer"})
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,8 @@ class NewPair:
     parent_digest: str | None = None  # the refresh token this pair replaces
 
 
-def _pair_values(pair: NewPair, issued: int) -> dict[str, Any]:
-    """The new row's columns (``_PAIR_COLUMNS``), by name."""
+def new_pair_values(pair: NewPair, issued: int) -> dict[str, Any]:
+    """The new row's columns (``NEW_PAIR_COLUMNS``), by name."""
     return {
         "tenant_id": pair.tenant_id,
         "client_id": pair.client_id,
@@ -150,7 +152,7 @@ def _pair_values(pair: NewPair, issued: int) -> dict[str, Any]:
 
 
 def _insert(db: Database, conn, pair: NewPair, issued: int) -> None:
-    _INSERT.rowcount(db, conn, **_pair_values(pair, issued))
+    _INSERT.rowcount(db, conn, **new_pair_values(pair, issued))
 
 
 def store_pair(pair: NewPair) -> Callable[[Database, Any], bool]:
@@ -196,7 +198,7 @@ def save_pair(db: Database, pair: NewPair) -> bool:
         with db.driver(write=True) as conn:
             return store_pair(pair)(db, conn)
     t = now()
-    values = _pair_values(pair, t)
+    values = new_pair_values(pair, t)
     with db.one_statement_write() as conn:
         if pair.parent_digest is None:
             _INSERT.rowcount(db, conn, **values)
@@ -241,6 +243,9 @@ def _pair_by(digest_column) -> Prepared:
 
 
 _PAIR_BY = {ACCESS: _pair_by(tokens.c.access_digest), REFRESH: _pair_by(tokens.c.refresh_digest)}
+PAIR_BY_ACCESS_AHEAD = BatchedStatement(
+    _PAIR_BY[ACCESS], {"digest": "text", "tenant_id": "integer"}
+)
 _N_TOKEN = len(_TOKEN_FIELDS)
 PAIR_COLUMNS = _TOKEN_COLUMNS  # what ``pair_from`` reads, then consumer key and username
 
@@ -369,6 +374,9 @@ def _bearer_statement():
 
 
 _BEARER = Prepared(_bearer_statement())
+BEARER_BATCHED = BatchedStatement(
+    _BEARER, {"digest": "text", "tenant_id": "integer", "api": "text"}, {"now": now}
+)
 
 
 def bearer_grant(
@@ -380,6 +388,21 @@ def bearer_grant(
         row = _BEARER.fetch_one(
             db, conn, digest=access_digest, tenant_id=tenant_id, now=now(), api=api
         )
+    return _bearer_grant(row)
+
+
+async def bearer_grant_batched(
+    lookups: LookupBatcher, tenant_id: int, access_digest: str, api: str = "Profiles"
+) -> BearerGrant | None:
+    """``bearer_grant`` for a coroutine on the event loop (PostgreSQL): the same statement,
+    in the loop's next batched query (``storage.lookups``)."""
+    row = await lookups.fetch_one(
+        BEARER_BATCHED, digest=access_digest, tenant_id=tenant_id, api=api
+    )
+    return _bearer_grant(row)
+
+
+def _bearer_grant(row: tuple | None) -> BearerGrant | None:
     if row is None:
         return None
     n = len(USER_FIELDS)

@@ -48,7 +48,9 @@ def _read_headers(request: Request) -> dict[bytes, list[str]]:
     return found
 
 
-def _caller(app: AppState, values: list[str], tenant: Tenant, api: Api) -> service.Caller | None:
+async def _caller(
+    app: AppState, values: list[str], tenant: Tenant, api: Api
+) -> service.Caller | None:
     """The bearer token's user and client (with its subscription to ``api``) from the one
     validator (opaque or JWT, revocation seen at once); None for a missing, repeated, unknown,
     expired or revoked token, or one whose client is gone."""
@@ -59,7 +61,7 @@ def _caller(app: AppState, values: list[str], tenant: Tenant, api: Api) -> servi
         return None
     validator = app.oauth.bearer
     presented = validator.authenticate_token(tenant, value)
-    found = validator.gateway_access(tenant, presented, api.id)
+    found = await validator.gateway_access_on_loop(tenant, presented, api.id)
     if found is None or presented is None:
         return None
     return service.Caller(found.user, presented.digest, found.client)
@@ -170,7 +172,7 @@ async def decide(request: Request) -> Response:
         )
     except service.Refused as refused:
         return answer(refused.decision, tenant)
-    caller = _caller(app, headers.get(_AUTHORIZATION, []), tenant, api)
+    caller = await _caller(app, headers.get(_AUTHORIZATION, []), tenant, api)
     step = gateway.authorize(tenant, api, caller)
     if isinstance(step, service.Decision):
         return answer(step, tenant)

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...storage.lookups import reading_ahead
 from ..answers import oauth_input, render
 from ..context import state
 from ..hot_paths import hot
@@ -42,13 +43,21 @@ async def introspect(request: Request) -> Response:
     if isinstance(source, Response):
         return source
     app = state(request)
-    oauth_request = app.oauth.request(source)
-    if app.writes is None:  # PostgreSQL: network round trips, so off the event loop
-        answer = await run_in_threadpool(app.oauth.introspection_response, oauth_request)
+    oauth = app.oauth
+    oauth_request = oauth.request(source)
+    if oauth.lookups is not None and oauth.throttle.in_database:
+        # PostgreSQL: what introspection reads (the client with the token's pair) is read
+        # ahead in the event loop's batched queries; then it runs on the loop without
+        # waiting on the network (storage/lookups.py; bench/NOTES.md item 37).
+        rows = await oauth.lookups.read_ahead(oauth.introspection_reads_ahead(oauth_request))
+        with reading_ahead(rows):
+            answer = oauth.introspection_response(oauth_request)
+    elif app.writes is None:  # PostgreSQL with the login counters in Redis: off the loop
+        answer = await run_in_threadpool(oauth.introspection_response, oauth_request)
     else:
         # SQLite: an indexed read or two (the client with the token's pair, storage/
         # introspection.py) and no password check: on the loop is cheaper than the thread
         # hop (bench/NOTES.md item 19). No read transaction around it: one statement is one
         # already, and the usual request runs only that one (item 34).
-        answer = app.oauth.introspection_response(oauth_request)
+        answer = oauth.introspection_response(oauth_request)
     return render(request, answer)

@@ -1,8 +1,9 @@
 """``GET /profiles/v2/me``: the protected resource users check their tokens with.
 
 This is the hot path: the bearer validator (oauth/bearer.py) does one indexed query (token ->
-user, plus the Profiles subscription gate; a JWT's signature is checked once per process),
-no framework dependencies, no worker-thread hop. Rejections use WSO2's fault bodies.
+user, plus the Profiles subscription gate; a JWT's signature is checked once per process;
+on PostgreSQL, batched with the other requests of the loop's turn), no framework
+dependencies, no worker-thread hop. Rejections use WSO2's fault bodies.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ async def me(request: Request) -> Response:
     if token is None:
         return invalid_credentials_fault()
     tenant = tenant_of(request)
-    grant = state(request).oauth.bearer.access(tenant, token, "Profiles")
+    grant = await state(request).oauth.bearer.access_on_loop(tenant, token, "Profiles")
     if grant is None:
         return invalid_credentials_fault()
     if not grant.subscribed:

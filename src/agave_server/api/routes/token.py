@@ -18,8 +18,9 @@ from starlette.responses import Response
 from ... import metrics
 from ...oauth import registry
 from ...oauth.jwt_tokens import OPAQUE
+from ...storage.lookups import reading_ahead
 from ..answers import oauth_input, render
-from ..context import state
+from ..context import AppState, state
 from ..hot_paths import hot
 from ..schemas import PRETTY, REVOKE_BODY, TOKEN_BODY, Empty, TokenOut
 from .docs import oauth_error_responses
@@ -61,19 +62,26 @@ async def token(request: Request) -> Response:
 
 async def _token_answer(request: Request, oauth_request: Any) -> Any:
     app = state(request)
-    if (
-        app.writes is None
-        or oauth_request.form.get("grant_type") not in INLINE_GRANTS
+    inline = (
+        oauth_request.form.get("grant_type") in INLINE_GRANTS
         # Signing a JWT costs about a millisecond of CPU: not on the event loop.
-        or oauth_request.tenant.access_token_format != OPAQUE
-    ):
-        return await run_in_threadpool(app.oauth.token_response, oauth_request)
-    # Grants without a password check, on SQLite, run on the event loop itself: they are a
-    # few indexed reads of microseconds each on a local file, and handing them to a worker
-    # thread cost several times that (thread hand-offs, forty threads fighting over the GIL
-    # and the write lock: bench/NOTES.md item 9). Their write joins the process's next group
-    # commit. Password grants (argon2, tens of milliseconds) and PostgreSQL (network round
-    # trips) stay in the thread pool, where they do not hold up other requests.
+        and oauth_request.tenant.access_token_format == OPAQUE
+    )
+    if inline and app.writes is not None:
+        return await _on_loop_sqlite(app, oauth_request)
+    if inline and app.pair_writes is not None and app.oauth.throttle.in_database:
+        return await _on_loop_postgres(app, oauth_request)
+    # Password grants (argon2, tens of milliseconds), JWTs, and the login counters in Redis
+    # (a blocking round trip each) stay in the thread pool, where they hold up no one else.
+    return await run_in_threadpool(app.oauth.token_response, oauth_request)
+
+
+async def _on_loop_sqlite(app: AppState, oauth_request: Any) -> Any:
+    """Grants without a password check, on SQLite, run on the event loop itself: they are a
+    few indexed reads of microseconds each on a local file, and handing them to a worker
+    thread cost several times that (thread hand-offs, forty threads fighting over the GIL
+    and the write lock: bench/NOTES.md item 9). Their write joins the process's next group
+    commit."""
     oauth_request.defer_write = True
     # One read (client_credentials: the client with its owner) is a read transaction of its
     # own; a BEGIN and COMMIT around it would only add two statements (bench/NOTES.md 34).
@@ -86,6 +94,26 @@ async def _token_answer(request: Request, oauth_request: Any) -> Any:
         except IntegrityError:
             stored = None
         answer = app.oauth.finish_deferred(oauth_request, answer, stored)
+    return answer
+
+
+async def _on_loop_postgres(app: AppState, oauth_request: Any) -> Any:
+    """The same grants on PostgreSQL, on the event loop too: what the grant will read (the
+    client, a refresh's pair) is read ahead in the loop's batched queries, the grant then runs
+    without waiting on the network, and its pair joins the loop's next batched write
+    (storage/lookups.py, storage/pair_writes.py; bench/NOTES.md item 37)."""
+    oauth = app.oauth
+    rows = await oauth.lookups.read_ahead(oauth.reads_ahead(oauth_request))
+    oauth_request.defer_write = True
+    with reading_ahead(rows):
+        answer = oauth.token_response(oauth_request)
+    pair = oauth_request.pending_pair
+    if pair is not None:
+        try:
+            stored: bool | None = await app.pair_writes.submit(pair)
+        except IntegrityError:
+            stored = None
+        answer = oauth.finish_deferred(oauth_request, answer, stored)
     return answer
 
 
