@@ -815,7 +815,15 @@ def main(argv: list[str] | None = None) -> int:
         # Re-render a saved run (e.g. after editing bench/NOTES.md) without measuring again.
         import json
 
-        report.write(json.loads(args.render.read_text()), args.out, NOTES)
+        try:
+            saved = json.loads(args.render.read_text())
+        except (OSError, ValueError) as exc:
+            print(
+                f"[bench] --render {args.render}: cannot read a saved run's JSON ({exc})",
+                file=sys.stderr,
+            )
+            return 2
+        report.write(saved, args.out, NOTES)
         print(f"[bench] wrote {args.out} from {args.render}", flush=True)
         return 0
     settings = Settings.from_args(args)
